@@ -1,0 +1,75 @@
+"""`ifo`: the command line for the nightly run, the demo and the controllers' terminal.
+
+    ifo sample            write the demo's sample exports into the landing directory
+    ifo run               load what has landed, rebuild and publish the marts (Dagster job)
+    ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from ifo_pipeline.settings import Settings
+
+
+def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from ifo_pipeline.sample.generator import generate_sample
+
+    generate_sample(settings.landing_dir, rows_per_unit_month=args.rows)
+    print(f"Sample exports written to {settings.landing_dir}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ifo_pipeline.runner import run_pipeline
+
+    outcome = run_pipeline(settings)
+    for line in outcome.notes:
+        print(line)
+    if not outcome.success:
+        print(outcome.failure_message, file=sys.stderr)
+        return 1
+    print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from ifo_pipeline.publish import connect_published
+    from ifo_pipeline.reporting.report import render_result_report
+
+    year, month = (int(part) for part in args.month.split("-"))
+    path = settings.published_path
+    if not path.exists():
+        print(f"No published marts at {path}: run `ifo run` first.", file=sys.stderr)
+        return 1
+    with closing(connect_published(path)) as con:
+        try:
+            print(render_result_report(con, year, month))
+        except LookupError as exc:
+            print(f"Nothing to report: {exc}.", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ifo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sample = sub.add_parser("sample", help="write the demo's sample exports")
+    sample.add_argument("--rows", type=int, default=60,
+                        help="ledger rows per unit and month (default 60)")
+    sub.add_parser("run", help="materialise every asset from what is in the landing directory")
+    report = sub.add_parser("report", help="print a month's result tables")
+    report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env(dict(os.environ))
+    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report}[args.command]
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Dagster definitions: thin and declarative over the plain-Python packages.
+
+`dagster dev` (workspace.yaml), `dagster definitions validate` and `ifo run` all load this.
+Settings are read here, when the definitions load, not at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject
+
+from ifo_pipeline.defs.ingest import INGEST_ASSETS
+from ifo_pipeline.defs.resources import WarehouseResource
+from ifo_pipeline.defs.transform import (
+    build_dbt_assets,
+    build_publish_asset,
+    resultatrapport_schema_valid,
+)
+from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
+
+NIGHTLY_JOB = "ifo_all"
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR)
+    # The manifest must exist before the dbt assets are built: parse when it is missing (a
+    # fresh clone, CI, the daemon), and on every load under `dagster dev`.
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    else:
+        project.prepare_if_dev()
+    return project
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = Settings.from_env()
+    # dbt runs in its project folder: hand it the warehouse as an absolute path.
+    os.environ.update(settings.dbt_env())
+    # dagster-dbt looks for `dbt` on PATH; it is installed beside this interpreter, which is on
+    # PATH only in an activated environment (not under systemd or `.venv/bin/ifo`).
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    project = dbt_project()
+    dbt_models = build_dbt_assets(project)
+    mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
+    publish = build_publish_asset(mart_keys)
+    return dg.Definitions(
+        assets=[*INGEST_ASSETS, dbt_models, publish],
+        asset_checks=[resultatrapport_schema_valid],
+        jobs=[dg.define_asset_job(
+            NIGHTLY_JOB, selection=dg.AssetSelection.all(),
+            description="Load whatever has landed, rebuild the marts, publish them.")],
+        resources={
+            "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
+                                           landing_dir=str(settings.landing_dir)),
+            "dbt": DbtCliResource(project_dir=project),
+        },
+        # DuckDB takes one writer per file: every step in one process, one after another.
+        executor=dg.in_process_executor,
+    )

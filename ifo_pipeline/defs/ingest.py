@@ -1,0 +1,150 @@
+"""One ingest asset per landed source, generated from the declarative sources in ingest/sources.
+
+Each materialisation loads the files not loaded before and reports through asset checks:
+`files_accepted` (a file refused whole: blocking, so the marts are not rebuilt on it),
+`rows_accepted` (rows set aside in ops.rejects: a warning, the rest still loads),
+`schema_valid` (pandera on the loaded table) and, for money, `reconciles_to_the_krona`.
+"""
+
+
+from contextlib import closing
+
+import dagster as dg
+
+from ifo_pipeline.defs.resources import WarehouseResource
+from ifo_pipeline.ingest import load_source
+from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad
+from ifo_pipeline.ingest.sources import CSV_SOURCES
+from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
+
+SAMPLE_ROWS = 20
+
+
+def _markdown_table(header: list[str], rows: list[tuple]) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ") if value is not None else ""
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _check_specs(source: CsvSource, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec("files_accepted", asset=key, blocking=True,
+                          description="No landed file was refused whole (encoding, header, "
+                                      "empty file)."),
+        dg.AssetCheckSpec("rows_accepted", asset=key,
+                          description="No row of the files loaded in this run went to "
+                                      "ops.rejects."),
+        dg.AssetCheckSpec("schema_valid", asset=key, blocking=True,
+                          description=f"The table passes the pandera schema {source.table}."),
+    ]
+    if source.amount:
+        specs.append(dg.AssetCheckSpec(
+            "reconciles_to_the_krona", asset=key, blocking=True,
+            description="Per file: sum in file = loaded + rejected (ops.reconciliation)."))
+    return specs
+
+
+def build_ingest_asset(source: CsvSource) -> dg.AssetsDefinition:
+    key = dg.AssetKey(source.table.split("."))
+
+    @dg.asset(
+        key=key,
+        group_name="ingest",
+        kinds={"csv", "duckdb"},
+        check_specs=_check_specs(source, key),
+        description=f"Files landed in `{source.folder}/` ({', '.join(source.patterns)}), "
+                    f"loaded into `{source.table}`.",
+    )
+    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings
+        loads = load_source(settings, source)
+        new = [f for f in loads if f.outcome != "already_loaded"]
+        for f in new:
+            log = context.log.error if f.outcome == "rejected" else context.log.info
+            log(f"{source.folder}/{f.file_name}: {f.message}")
+        with closing(connect(settings.warehouse_path)) as con:
+            yield dg.MaterializeResult(metadata=_materialization_metadata(con, source, loads))
+            yield from _check_results(con, source, new)
+
+    return _ingest
+
+
+def _materialization_metadata(con, source: CsvSource, loads: list[FileLoad]) -> dict:
+    rows = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
+    return {
+        "rows_in_table": dg.MetadataValue.int(rows),
+        "files_new": dg.MetadataValue.int(sum(f.outcome != "already_loaded" for f in loads)),
+        "files_already_loaded": dg.MetadataValue.int(
+            sum(f.outcome == "already_loaded" for f in loads)),
+        "files": dg.MetadataValue.md(_markdown_table(
+            ["file", "outcome", "rows loaded", "rows rejected", "message"],
+            [(f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message) for f in loads],
+        )),
+    }
+
+
+def _check_results(con, source: CsvSource, new: list[FileLoad]):
+    refused = [f for f in new if f.outcome == "rejected"]
+    yield dg.AssetCheckResult(
+        check_name="files_accepted",
+        passed=not refused,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(f.message for f in refused) or None,
+        metadata={"files_refused": dg.MetadataValue.int(len(refused))},
+    )
+
+    hashes = [f.sha256 for f in new if f.outcome != "rejected"]
+    rejected_rows = sum(f.rows_rejected for f in new)
+    sample = con.execute(
+        """SELECT file_name, line_number, reason, raw FROM ops.rejects
+           WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) ORDER BY file_name, line_number
+           LIMIT ?""", [hashes, SAMPLE_ROWS]).fetchall() if hashes else []
+    yield dg.AssetCheckResult(
+        check_name="rows_accepted",
+        passed=rejected_rows == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{rejected_rows} row(s) rejected, kept in ops.rejects"
+                     if rejected_rows else None),
+        metadata={
+            "rows_rejected": dg.MetadataValue.int(rejected_rows),
+            "rejected_rows": dg.MetadataValue.md(
+                _markdown_table(["file", "line", "reason", "raw"], sample)),
+        },
+    )
+
+    validation = validate_table(con, source.table, SCHEMAS[source.table])
+    yield dg.AssetCheckResult(
+        check_name="schema_valid",
+        passed=validation.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rows_checked": dg.MetadataValue.int(validation.rows_checked),
+            "failures": dg.MetadataValue.int(validation.failures),
+            "failure_cases": dg.MetadataValue.md(_markdown_table(
+                ["column", "check", "value", "row"],
+                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
+        },
+    )
+
+    if source.amount:
+        unbalanced = con.execute(
+            """SELECT file_name, amount_in_file, loaded_sum, rejected_sum, difference,
+                      control_sum, control_difference, unreadable_amount_rows
+               FROM ops.reconciliation
+               WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) AND difference <> 0""",
+            [hashes]).fetchall() if hashes else []
+        yield dg.AssetCheckResult(
+            check_name="reconciles_to_the_krona",
+            passed=not unbalanced,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"unbalanced_files": dg.MetadataValue.md(_markdown_table(
+                ["file", "in file", "loaded", "rejected", "difference", "control sum",
+                 "control difference", "unreadable amounts"], unbalanced))},
+        )
+
+
+INGEST_ASSETS = [build_ingest_asset(source) for source in CSV_SOURCES]

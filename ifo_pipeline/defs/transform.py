@@ -1,0 +1,78 @@
+"""The dbt project as Dagster assets (one lineage graph with the ingest assets), the pandera
+check on the result report, and publishing the marts for the controllers."""
+
+
+from collections.abc import Mapping
+from contextlib import closing
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ifo_pipeline.defs.ingest import _markdown_table
+from ifo_pipeline.defs.resources import WarehouseResource
+from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.publish import publish_marts
+from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
+
+RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
+
+
+class IfoDbtTranslator(DagsterDbtTranslator):
+    """Models are keyed `<layer>/<model>` (marts/resultatrapport) and grouped by layer;
+    sources take their key from `meta.dagster.asset_key` (the ingest assets)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        schema = dbt_resource_props["config"].get("schema") or "main"
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props["config"].get("schema") or "dbt"
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    @dbt_assets(manifest=project.manifest_path, project=project,
+                dagster_dbt_translator=IfoDbtTranslator())
+    def ifo_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return ifo_dbt_models
+
+
+@dg.asset_check(asset=RESULTATRAPPORT_KEY, blocking=True,
+                description="marts.resultatrapport passes its pandera schema.")
+def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with closing(connect(warehouse.settings.warehouse_path)) as con:
+        validation = validate_table(con, "marts.resultatrapport", RESULTATRAPPORT)
+    return dg.AssetCheckResult(
+        passed=validation.passed,
+        metadata={
+            "rows_checked": validation.rows_checked,
+            "failure_cases": dg.MetadataValue.md(_markdown_table(
+                ["column", "check", "value", "row"],
+                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
+        },
+    )
+
+
+def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["published", "marts_duckdb"],
+        deps=mart_keys,
+        group_name="publish",
+        kinds={"duckdb"},
+        description="`$IFO_WAREHOUSE_DIR/marts.duckdb`: the marts and ops tables as controllers "
+                    "read them, swapped in atomically after a good run.",
+    )
+    def published_marts(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        settings = warehouse.settings
+        copied = publish_marts(settings.warehouse_path, settings.published_path)
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(settings.published_path)),
+            "tables": dg.MetadataValue.md(_markdown_table(
+                ["table", "rows"], sorted(copied.items()))),
+        })
+
+    return published_marts

@@ -1,0 +1,376 @@
+"""Load one landed CSV file into the warehouse: the general rules of INPUTS.md for every source.
+
+The bytes are streamed (pyarrow reads the file line by line in blocks, transcoding Windows-1252)
+straight into DuckDB, which splits the fields, parses Swedish numbers, masks personal identity
+numbers and decides each row's fate in SQL: no Python loop over rows, no whole file in memory.
+
+Per file: SHA-256 identity (the same bytes twice is a no-op), a copy in the archive, rows that
+cannot be loaded kept in `ops.rejects` with line and reason, the rows replacing what the file
+supersedes (a period, a year, the whole table) in one transaction, `ops.load_log`, and for money
+sources `ops.reconciliation`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+
+# One CSV field: quoted (with doubled quotes inside) or plain up to the next semicolon.
+FIELD_PATTERN = r'(?:^|;)("(?:[^"]|"")*"|[^;]*)'
+YEAR_IN_NAME = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row rule: `bad` is SQL that is true for a row that breaks it; `reason` SQL text."""
+
+    bad: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """A declarative description of one landed CSV source (see sources.py)."""
+
+    name: str
+    folder: str
+    table: str
+    columns: tuple[str, ...]  # canonical header names, in the contract's spelling
+    optional: frozenset[str]
+    select: dict[str, str]  # target column -> SQL over the fields `c_<column>`
+    checks: tuple[Check, ...]
+    replace_key: str | None = None  # SQL over target columns; None: a file replaces the table
+    amount: str | None = None  # target column summed for reconciliation
+    total_row: str | None = None  # SQL: the row is a trailing control total
+    period_column: str | None = None  # target column holding YYYYMM, for the load log
+    one_year_per_file: bool = False  # rows outside the file's year are rejected
+    patterns: tuple[str, ...] = ("*.csv",)
+
+
+@dataclass
+class FileLoad:
+    file_name: str
+    sha256: str
+    outcome: str  # loaded | loaded_with_rejects | rejected | already_loaded
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+    periods: list[int] = field(default_factory=list)
+
+
+def field_name(column: str) -> str:
+    return "c_" + normalise_header(column)
+
+
+def normalise_header(name: str) -> str:
+    """Case-, accent- and space-insensitive header key: 'Bokföringsdatum' -> 'bokforingsdatum'."""
+    stripped = unicodedata.normalize("NFKD", name.strip().lstrip("\ufeff"))
+    ascii_only = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]", "", ascii_only.lower())
+
+
+def split_header(line: str) -> list[str]:
+    return [csv_unquote(f) for f in re.findall(FIELD_PATTERN, line.rstrip("\r\n"))]
+
+
+def csv_unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('""', '"')
+    return value
+
+
+def resolve_columns(
+    source: CsvSource, header: list[str], column_map: dict[str, str]
+) -> dict[str, int]:
+    """Map canonical column -> 1-based field position, through the municipality's mapping."""
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header, start=1):
+        key = normalise_header(column_map.get(normalise_header(name), name))
+        positions.setdefault(key, index)
+    found = {c: positions[normalise_header(c)] for c in source.columns
+             if normalise_header(c) in positions}
+    missing = [c for c in source.columns if c not in found and c not in source.optional]
+    if missing:
+        raise FileRejected(
+            f"the header lacks the column(s) {', '.join(missing)} "
+            f"(found: {';'.join(header) or 'nothing'}); a column mapping in "
+            "config/kolumnmappning.csv can map other names onto these",
+            1,
+        )
+    return found
+
+
+def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch], list[int]]:
+    """The file's lines after the header as Arrow batches (line_number, raw)."""
+    bad_rows: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row.number or -1)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            encoding="utf8" if encoding.startswith("utf-8") else encoding,
+            column_names=["raw"],
+            skip_rows=1,
+            block_size=16 << 20,
+            use_threads=False,
+        ),
+        # One column per physical line: the delimiter is a control character no export has.
+        parse_options=pacsv.ParseOptions(
+            delimiter="\x1f", quote_char=False, ignore_empty_lines=False,
+            invalid_row_handler=on_invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"raw": pa.string()}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    schema = pa.schema([("line_number", pa.int64()), ("raw", pa.string())])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        next_line = 2
+        for batch in reader:
+            n = batch.num_rows
+            numbers = pa.array(range(next_line, next_line + n), pa.int64())
+            next_line += n
+            yield pa.RecordBatch.from_arrays([numbers, batch.column(0)], schema=schema)
+
+    return schema, batches(), bad_rows
+
+
+def _parse_sql(source: CsvSource, positions: dict[str, int], file_year: int | None) -> str:
+    n_fields = max(positions.values())
+    field_cols = []
+    for column in source.columns:
+        name = field_name(column)
+        if column in positions:
+            field_cols.append(f"nullif(trim(csv_unquote(f[{positions[column]}])), '') AS {name}")
+        else:
+            field_cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
+    typed = [f"{expr} AS {col}" for col, expr in source.select.items()]
+    checks = list(source.checks)
+    if source.one_year_per_file and file_year is not None:
+        checks.append(Check(
+            f"{source.period_column} // 100 <> {file_year}",
+            f"'period ' || {source.period_column} || ' is outside the file''s year {file_year}'",
+        ))
+    reasons = ", ".join(f"CASE WHEN coalesce({c.bad}, false) THEN {c.reason} END" for c in checks)
+    total = source.total_row or "false"
+    amount = source.amount or "NULL"
+    return f"""
+        WITH split AS (
+            SELECT line_number, raw, regexp_extract_all(raw, '{FIELD_PATTERN}', 1) AS f
+            FROM stream WHERE trim(raw) <> ''
+        ), fields AS (
+            SELECT line_number, raw, len(f) AS n_fields,
+                list_bool_or(list_transform(f, x -> x[1] = '"'
+                    AND (length(x) < 2 OR x[-1] <> '"'))) AS bad_quote,
+                {", ".join(field_cols)}
+            FROM split
+        ), typed AS (
+            SELECT *, {", ".join(typed)} FROM fields
+        ), judged AS (
+            SELECT *, coalesce({total}, false) AS is_total_row,
+                CASE WHEN n_fields <> {n_fields} AND NOT bad_quote
+                         THEN 'expected {n_fields} fields, found ' || n_fields
+                     WHEN bad_quote THEN 'a quoted field is not closed on its line'
+                     ELSE nullif(concat_ws('; ', {reasons}), '') END AS reject_reason
+            FROM typed
+        )
+        SELECT line_number, {", ".join(source.select)},
+            is_total_row, reject_reason, {amount} AS row_amount,
+            CASE WHEN reject_reason IS NOT NULL OR is_total_row
+                 THEN mask_personnummer(raw) END AS masked_raw
+        FROM judged
+    """
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    path: Path,
+    archive_dir: Path,
+    column_map: dict[str, str] | None = None,
+) -> FileLoad:
+    """Load one file; returns what happened. Never raises for bad input: it is logged."""
+    try:
+        info = inspect_file(path)
+    except FileRejected as exc:
+        # The archive and the log name a file by its hash; an unreadable file still has one.
+        info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
+        return _reject_file(con, source, info, archive_dir, exc)
+    seen = con.execute(
+        "SELECT outcome FROM ops.load_log WHERE file_sha256 = ? LIMIT 1", [info.sha256]
+    ).fetchone()
+    if seen:
+        return FileLoad(path.name, info.sha256, "already_loaded", message=f"same bytes as a file "
+                        f"already {seen[0]}")
+    try:
+        return _load_checked_file(con, source, info, archive_dir, column_map or {})
+    except FileRejected as exc:
+        return _reject_file(con, source, info, archive_dir, exc)
+
+
+def _load_checked_file(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    info: FileInfo,
+    archive_dir: Path,
+    column_map: dict[str, str],
+) -> FileLoad:
+    archived = _archive(info, source, archive_dir)
+    with info.path.open(encoding=info.encoding, newline="") as fh:
+        header = split_header(fh.readline())
+    positions = resolve_columns(source, header, column_map)
+    year_match = YEAR_IN_NAME.search(info.path.name)
+    file_year = int(year_match.group(1)) if year_match else None
+
+    schema, batches, bad_rows = _lines(info.path, info.encoding)
+    stream = pa.RecordBatchReader.from_batches(schema, batches)
+    con.register("stream", stream)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(
+            source, positions, file_year))
+    finally:
+        con.unregister("stream")
+    if bad_rows:
+        raise FileRejected("the line holds the control character U+001F", bad_rows[0])
+    rows, rejected, data_rows = con.execute("""
+        SELECT count(*) FILTER (WHERE NOT is_total_row AND reject_reason IS NULL),
+               count(*) FILTER (WHERE NOT is_total_row AND reject_reason IS NOT NULL),
+               count(*) FILTER (WHERE NOT is_total_row)
+        FROM parsed""").fetchone()
+    if data_rows == 0:
+        raise FileRejected("the file has a header but no data rows")
+
+    target_cols = ", ".join(source.select)
+    periods: list[int] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if source.replace_key is None:
+            con.execute(f"DELETE FROM {source.table}")
+        else:
+            # A file replaces every key it holds, read from all its rows (rejected ones too):
+            # a corrected re-export of a month replaces that month, it never adds to it.
+            con.execute(f"""
+                DELETE FROM {source.table} WHERE {source.replace_key} IN (
+                    SELECT DISTINCT {source.replace_key} FROM parsed
+                    WHERE NOT is_total_row AND {source.replace_key} IS NOT NULL)""")
+        con.execute(f"""
+            INSERT INTO {source.table} (file_sha256, line_number, {target_cols})
+            SELECT ?, line_number, {target_cols} FROM parsed
+            WHERE NOT is_total_row AND reject_reason IS NULL""", [info.sha256])
+        con.execute("""
+            INSERT INTO ops.rejects
+            SELECT ?, ?, ?, line_number, masked_raw, reject_reason, row_amount, now()
+            FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL""",
+            [info.sha256, info.path.name, source.name])
+        if source.period_column:
+            periods = [r[0] for r in con.execute(f"""
+                SELECT DISTINCT {source.period_column} FROM parsed
+                WHERE NOT is_total_row AND {source.period_column} IS NOT NULL ORDER BY 1
+            """).fetchall()]
+        if source.amount:
+            _reconcile(con, source, info)
+        outcome = "loaded_with_rejects" if rejected else "loaded"
+        message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
+                   else f"{rows} rows loaded")
+        _log(con, source, info, archived, outcome, message, rows, rejected, periods)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS parsed")
+    return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+
+
+def _reconcile(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo) -> None:
+    """Sum of the file = loaded + rejected, each measured where it ended up, to the öre."""
+    con.execute(f"""
+        INSERT INTO ops.reconciliation
+        WITH file_side AS (
+            SELECT count(*) FILTER (WHERE NOT is_total_row) AS rows_in_file,
+                   coalesce(sum(row_amount) FILTER (WHERE NOT is_total_row), 0) AS amount_in_file,
+                   count(*) FILTER (WHERE NOT is_total_row AND row_amount IS NULL)
+                       AS unreadable_amount_rows,
+                   arg_max(row_amount, line_number) FILTER (WHERE is_total_row) AS control_sum
+            FROM parsed
+        ), loaded AS (
+            SELECT coalesce(sum({source.amount}), 0) AS s FROM {source.table}
+            WHERE file_sha256 = $sha
+        ), rejected AS (
+            SELECT coalesce(sum(amount), 0) AS s FROM ops.rejects WHERE file_sha256 = $sha
+        )
+        SELECT $sha, $name, rows_in_file, amount_in_file, loaded.s, rejected.s,
+            amount_in_file - loaded.s - rejected.s,
+            control_sum, control_sum - amount_in_file, unreadable_amount_rows,
+            amount_in_file - loaded.s - rejected.s = 0
+                AND coalesce(control_sum = amount_in_file, true),
+            now()
+        FROM file_side, loaded, rejected
+    """, {"sha": info.sha256, "name": info.path.name})
+
+
+def _log(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    info: FileInfo,
+    archived: Path | None,
+    outcome: str,
+    message: str,
+    rows: int = 0,
+    rejected: int = 0,
+    periods: list[int] | None = None,
+) -> None:
+    con.execute(
+        """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, ?, ?, ?, ?, ?,
+           ?, ?, ?, ?, now())""",
+        [info.sha256, info.path.name, source.name, str(archived) if archived else None,
+         info.size_bytes, info.encoding, ",".join(map(str, periods or [])) or None,
+         rows, rejected, outcome, message],
+    )
+
+
+def _reject_file(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    info: FileInfo,
+    archive_dir: Path,
+    exc: FileRejected,
+) -> FileLoad:
+    seen = con.execute(
+        "SELECT 1 FROM ops.load_log WHERE file_sha256 = ?", [info.sha256]).fetchone()
+    if seen:
+        return FileLoad(info.path.name, info.sha256, "already_loaded",
+                        message="same bytes as a file already rejected")
+    archived = _archive(info, source, archive_dir)
+    where = f", line {exc.line}" if exc.line else ""
+    message = f"{source.folder}/{info.path.name}{where}: {exc.reason}"
+    _log(con, source, info, archived, "rejected", message)
+    con.execute(
+        "INSERT INTO ops.rejects VALUES (?, ?, ?, ?, NULL, ?, NULL, now())",
+        [info.sha256, info.path.name, source.name, exc.line, "file rejected: " + exc.reason],
+    )
+    return FileLoad(info.path.name, info.sha256, "rejected", message=message)
+
+
+def _archive(info: FileInfo, source: CsvSource, archive_dir: Path) -> Path:
+    target = archive_dir / source.folder / info.sha256 / info.path.name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(info.path, target)
+    return target
+

@@ -1,0 +1,140 @@
+"""File identity and encoding: one streaming pass over the bytes, no whole file in memory.
+
+The contract (INPUTS.md, general rules): accept UTF-8 with or without BOM and Windows-1252,
+detect which, never guess silently, and reject a file that cannot be decoded cleanly or mixes
+the two, naming the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 20
+UTF8_BOM = codecs.BOM_UTF8
+# Bytes that Windows-1252 leaves undefined: a file holding them is not cp1252 either.
+CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+# A well-formed UTF-8 multi-byte sequence for a Latin letter (å, ä, ö, é ...): seeing one in a
+# file that is otherwise not UTF-8 means two encodings were mixed.
+UTF8_LATIN = re.compile(rb"[\xc2-\xc3][\x80-\xbf]")
+
+
+class FileRejected(Exception):
+    """A file-level problem: the whole file is refused, with a reason naming file and line."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        self.reason = reason
+        self.line = line
+        self.sha256: str | None = None  # set when the bytes could be hashed
+        self.size_bytes: int | None = None
+        super().__init__(f"line {line}: {reason}" if line else reason)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: Path
+    sha256: str
+    size_bytes: int
+    encoding: str  # "utf-8", "utf-8-sig" or "cp1252": a Python codec name
+    line_count: int
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """1-based line number of a byte offset (only called on the failure path)."""
+    count, seen = 1, 0
+    with path.open("rb") as fh:
+        while seen < offset:
+            chunk = fh.read(min(CHUNK, offset - seen))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            seen += len(chunk)
+    return count
+
+
+def inspect_file(path: Path) -> FileInfo:
+    """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files."""
+    digest = hashlib.sha256()
+    size = newlines = 0
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    utf8_error_at: int | None = None
+    cp1252_error_at: int | None = None
+    saw_utf8_sequence = False
+    replacement_at: int | None = None
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            newlines += chunk.count(b"\n")
+            if utf8_error_at is None:
+                try:
+                    text = utf8.decode(chunk)
+                    if replacement_at is None and "\ufffd" in text:
+                        replacement_at = size + chunk.find(b"\xef\xbf\xbd")
+                except UnicodeDecodeError as exc:
+                    utf8_error_at = size + exc.start
+            if not saw_utf8_sequence and UTF8_LATIN.search(chunk):
+                saw_utf8_sequence = True
+            if cp1252_error_at is None and (m := CP1252_UNDEFINED.search(chunk)):
+                cp1252_error_at = size + m.start()
+            size += len(chunk)
+    if utf8_error_at is None:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_error_at = size - 1
+    try:
+        encoding = _encoding(path, size, utf8_error_at, replacement_at, saw_utf8_sequence,
+                             cp1252_error_at)
+    except FileRejected as exc:
+        exc.sha256, exc.size_bytes = digest.hexdigest(), size
+        raise
+    line_count = newlines + (0 if _ends_with_newline(path) else 1)
+    return FileInfo(path, digest.hexdigest(), size, encoding, line_count)
+
+
+def _encoding(
+    path: Path,
+    size: int,
+    utf8_error_at: int | None,
+    replacement_at: int | None,
+    saw_utf8_sequence: bool,
+    cp1252_error_at: int | None,
+) -> str:
+    if size == 0 or (size <= 3 and _starts_with_bom(path)):
+        raise FileRejected("the file is empty")
+    if utf8_error_at is None:
+        if replacement_at is not None:
+            raise FileRejected(
+                "the file contains U+FFFD replacement characters: it was already mis-decoded "
+                "once before it was exported",
+                _line_of(path, replacement_at),
+            )
+        return "utf-8-sig" if _starts_with_bom(path) else "utf-8"
+    elif saw_utf8_sequence:
+        raise FileRejected(
+            "the file mixes encodings: it has UTF-8 characters, but this byte is not UTF-8",
+            _line_of(path, utf8_error_at),
+        )
+    elif cp1252_error_at is not None:
+        raise FileRejected(
+            "the file is neither UTF-8 nor Windows-1252 (undecodable byte)",
+            _line_of(path, cp1252_error_at),
+        )
+    return "cp1252"
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(3) == UTF8_BOM
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return True
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"

@@ -1,0 +1,219 @@
+"""The landed CSV sources of INPUTS.md sections 1–4, each described once, declaratively.
+
+Field values are available to the SQL as `c_<column>` (trimmed, unquoted, NULL when empty).
+Reasons are SQL text expressions so that a reject names the value that broke the rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ifo_pipeline.ingest.csv_loader import Check, CsvSource, normalise_header
+
+
+def _code(column: str, field: str, digits: str, optional: bool = False) -> Check:
+    bad = f"NOT regexp_full_match(coalesce({field}, ''), '[0-9]{{{digits}}}')"
+    if optional:
+        bad = f"{field} IS NOT NULL AND {bad}"
+    return Check(bad, f"'{column} ''' || coalesce({field}, '') || ''' is not a code of "
+                      f"{digits.replace(',', '–')} digits'")
+
+
+def _amount(column: str, field: str) -> Check:
+    return Check(f"sv_amount({field}) IS NULL",
+                 f"'{column} ''' || coalesce({field}, '') || ''' is not an amount in SEK "
+                 "(Swedish format, at most two decimals)'")
+
+
+def _month(column: str, field: str) -> Check:
+    return Check(f"yyyymm({field}) IS NULL",
+                 f"'{column} ''' || coalesce({field}, '') || ''' is not a month YYYYMM'")
+
+
+def _year(column: str, field: str, optional: bool = False) -> Check:
+    bad = f"yyyy({field}) IS NULL"
+    if optional:
+        bad = f"{field} IS NOT NULL AND {bad}"
+    return Check(bad, f"'{column} ''' || coalesce({field}, '') || ''' is not a year YYYY'")
+
+
+def _required_text(column: str, field: str) -> Check:
+    return Check(f"{field} IS NULL", f"'{column} is empty'")
+
+
+LEDGER = CsvSource(
+    name="ledger",
+    folder="ledger",
+    table="raw.ledger_lines",
+    columns=("Period", "Ansvar", "Konto", "Verksamhet", "Aktivitet", "Projekt", "Motpart",
+             "Belopp", "Verifikation", "Bokforingsdatum", "Text"),
+    optional=frozenset({"Aktivitet", "Projekt", "Motpart", "Verifikation", "Bokforingsdatum",
+                        "Text"}),
+    select={
+        "period": "yyyymm(c_period)",
+        "ansvar": "c_ansvar",
+        "konto": "c_konto",
+        "verksamhet": "c_verksamhet",
+        "aktivitet": "c_aktivitet",
+        "projekt": "c_projekt",
+        "motpart": "c_motpart",
+        "belopp": "sv_amount(c_belopp)",
+        "verifikation": "c_verifikation",
+        "bokforingsdatum": "try_strptime(c_bokforingsdatum, '%Y-%m-%d')::DATE",
+        # Free text may name a client: personal identity numbers never reach a table.
+        "text": "mask_personnummer(c_text)",
+    },
+    checks=(
+        _month("Period", "c_period"),
+        _code("Ansvar", "c_ansvar", "4,6"),
+        _code("Konto", "c_konto", "4,5"),
+        _code("Verksamhet", "c_verksamhet", "3,5"),
+        _code("Motpart", "c_motpart", "1,3", optional=True),
+        _amount("Belopp", "c_belopp"),
+        Check("c_bokforingsdatum IS NOT NULL AND bokforingsdatum IS NULL",
+              "'Bokforingsdatum ''' || c_bokforingsdatum || ''' is not a date YYYY-MM-DD'"),
+    ),
+    replace_key="period",
+    amount="belopp",
+    # 'Summa'/'Totalt' with no period: the export's control total, not a transaction.
+    total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
+    period_column="period",
+)
+
+BUDGET = CsvSource(
+    name="budget",
+    folder="budget",
+    table="raw.budget_lines",
+    columns=("Period", "Ansvar", "Verksamhet", "Kommunbidrag"),
+    optional=frozenset({"Verksamhet"}),
+    select={
+        "period": "yyyymm(c_period)",
+        "ansvar": "c_ansvar",
+        "verksamhet": "c_verksamhet",
+        "kommunbidrag": "sv_amount(c_kommunbidrag)",
+    },
+    checks=(
+        _month("Period", "c_period"),
+        _code("Ansvar", "c_ansvar", "4,6"),
+        _code("Verksamhet", "c_verksamhet", "3,5", optional=True),
+        _amount("Kommunbidrag", "c_kommunbidrag"),
+    ),
+    # A budget file covers one year and replaces that year (budget revisions).
+    replace_key="period // 100",
+    amount="kommunbidrag",
+    total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
+    period_column="period",
+    one_year_per_file=True,
+)
+
+FORECASTS = CsvSource(
+    name="forecasts",
+    folder="prognos",
+    table="raw.forecast_lines",
+    columns=("Prognosmanad", "Ansvar", "Prognos"),
+    optional=frozenset(),
+    select={
+        "prognosmanad": "yyyymm(c_prognosmanad)",
+        "ansvar": "c_ansvar",
+        "prognos": "sv_amount(c_prognos)",
+    },
+    checks=(
+        _month("Prognosmanad", "c_prognosmanad"),
+        _code("Ansvar", "c_ansvar", "4,6"),
+        _amount("Prognos", "c_prognos"),
+    ),
+    # Forecasts are history: a file replaces only the forecast months it holds.
+    replace_key="prognosmanad",
+    period_column="prognosmanad",
+)
+
+ANSVAR_RANGE = r"'([0-9]{4,6})(?:-([0-9]{4,6}))?'"
+
+REPORT_STRUCTURE = CsvSource(
+    name="report_structure",
+    folder="config",
+    patterns=("rapportstruktur*.csv",),
+    table="raw.report_structure",
+    columns=("GiltigFran", "GiltigTill", "Ansvar", "Rapport", "Rapportrad", "Sarskild",
+             "Ordning"),
+    optional=frozenset({"GiltigTill", "Sarskild"}),
+    select={
+        "giltig_fran": "yyyy(c_giltigfran)",
+        "giltig_till": "yyyy(c_giltigtill)",
+        "ansvar_fran": f"CAST(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '') AS INTEGER)",
+        "ansvar_till": f"CAST(coalesce(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 2), ''), "
+                       f"nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '')) AS INTEGER)",
+        "rapport": "c_rapport",
+        "rapportrad": "c_rapportrad",
+        "sarskild": "coalesce(c_sarskild, '0') = '1'",
+        "ordning": "TRY_CAST(c_ordning AS INTEGER)",
+    },
+    checks=(
+        _year("GiltigFran", "c_giltigfran"),
+        _year("GiltigTill", "c_giltigtill", optional=True),
+        Check(f"NOT regexp_full_match(coalesce(c_ansvar, ''), {ANSVAR_RANGE})",
+              "'Ansvar ''' || coalesce(c_ansvar, '') || ''' is not a unit code or a range "
+              "like 5300-5399'"),
+        Check("ansvar_fran > ansvar_till", "'Ansvar range ' || c_ansvar || ' runs backwards'"),
+        _required_text("Rapport", "c_rapport"),
+        _required_text("Rapportrad", "c_rapportrad"),
+        Check("coalesce(c_sarskild, '0') NOT IN ('0', '1')", "'Sarskild must be 1, 0 or empty'"),
+        Check("ordning IS NULL", "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a "
+                                 "whole number'"),
+    ),
+)
+
+REPORTS = CsvSource(
+    name="reports",
+    folder="config",
+    patterns=("rapporter*.csv",),
+    table="raw.reports",
+    columns=("GiltigFran", "GiltigTill", "Rapport", "Rubrik", "Summarad", "Delsummarad",
+             "IngarI", "Ordning"),
+    optional=frozenset({"GiltigTill", "Delsummarad", "IngarI"}),
+    select={
+        "giltig_fran": "yyyy(c_giltigfran)",
+        "giltig_till": "yyyy(c_giltigtill)",
+        "rapport": "c_rapport",
+        "rubrik": "c_rubrik",
+        "summarad": "c_summarad",
+        "delsummarad": "c_delsummarad",
+        "ingar_i": "c_ingari",
+        "ordning": "TRY_CAST(c_ordning AS INTEGER)",
+    },
+    checks=(
+        _year("GiltigFran", "c_giltigfran"),
+        _year("GiltigTill", "c_giltigtill", optional=True),
+        _required_text("Rapport", "c_rapport"),
+        _required_text("Rubrik", "c_rubrik"),
+        _required_text("Summarad", "c_summarad"),
+        Check("ordning IS NULL", "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a "
+                                 "whole number'"),
+    ),
+)
+
+CSV_SOURCES: tuple[CsvSource, ...] = (LEDGER, BUDGET, FORECASTS, REPORT_STRUCTURE, REPORTS)
+
+COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
+
+
+def read_column_map(landing_dir: Path) -> dict[str, str]:
+    """The municipality's own export headers -> contract names (`Exportkolumn;Kolumn`)."""
+    path = landing_dir / COLUMN_MAP_FILE
+    if not path.exists():
+        return {}
+    mapping: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]:
+        if ";" in line:
+            export_name, contract_name = (part.strip() for part in line.split(";", 1))
+            mapping[normalise_header(export_name)] = contract_name
+    return mapping
+
+
+def landed_files(landing_dir: Path, source: CsvSource) -> list[Path]:
+    """The source's files in landing order: oldest first, so the newest landed wins."""
+    folder = landing_dir / source.folder
+    if not folder.is_dir():
+        return []
+    files = {p for pattern in source.patterns for p in folder.glob(pattern) if p.is_file()}
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))

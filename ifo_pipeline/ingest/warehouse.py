@@ -1,0 +1,164 @@
+"""The working warehouse: connection, the raw and ops tables, and the SQL macros the loaders use.
+
+Connections are short-lived (DuckDB allows one writer per file); open one per load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+RAW_AND_OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS ops;
+
+CREATE TABLE IF NOT EXISTS raw.ledger_lines (
+    file_sha256 VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    period INTEGER NOT NULL,
+    ansvar VARCHAR NOT NULL,
+    konto VARCHAR NOT NULL,
+    verksamhet VARCHAR NOT NULL,
+    aktivitet VARCHAR,
+    projekt VARCHAR,
+    motpart VARCHAR,
+    belopp DECIMAL(18, 2) NOT NULL,
+    verifikation VARCHAR,
+    bokforingsdatum DATE,
+    text VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS raw.budget_lines (
+    file_sha256 VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    period INTEGER NOT NULL,
+    ansvar VARCHAR NOT NULL,
+    verksamhet VARCHAR,
+    kommunbidrag DECIMAL(18, 2) NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.forecast_lines (
+    file_sha256 VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    prognosmanad INTEGER NOT NULL,
+    ansvar VARCHAR NOT NULL,
+    prognos DECIMAL(18, 2) NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.report_structure (
+    file_sha256 VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    giltig_fran INTEGER NOT NULL,
+    giltig_till INTEGER,
+    ansvar_fran INTEGER NOT NULL,
+    ansvar_till INTEGER NOT NULL,
+    rapport VARCHAR NOT NULL,
+    rapportrad VARCHAR NOT NULL,
+    sarskild BOOLEAN NOT NULL,
+    ordning INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.reports (
+    file_sha256 VARCHAR NOT NULL,
+    line_number BIGINT NOT NULL,
+    giltig_fran INTEGER NOT NULL,
+    giltig_till INTEGER,
+    rapport VARCHAR NOT NULL,
+    rubrik VARCHAR NOT NULL,
+    summarad VARCHAR NOT NULL,
+    delsummarad VARCHAR,
+    ingar_i VARCHAR,
+    ordning INTEGER NOT NULL
+);
+
+CREATE SEQUENCE IF NOT EXISTS ops.load_sequence;
+
+CREATE TABLE IF NOT EXISTS ops.load_log (
+    load_id BIGINT NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    archived_as VARCHAR,
+    size_bytes BIGINT,
+    encoding VARCHAR,
+    periods VARCHAR,
+    rows_loaded BIGINT,
+    rows_rejected BIGINT,
+    outcome VARCHAR NOT NULL,
+    message VARCHAR,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops.rejects (
+    file_sha256 VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    line_number BIGINT,
+    raw VARCHAR,
+    reason VARCHAR NOT NULL,
+    amount DECIMAL(18, 2),
+    rejected_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops.reconciliation (
+    file_sha256 VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    rows_in_file BIGINT NOT NULL,
+    amount_in_file DECIMAL(18, 2) NOT NULL,
+    loaded_sum DECIMAL(18, 2) NOT NULL,
+    rejected_sum DECIMAL(18, 2) NOT NULL,
+    difference DECIMAL(18, 2) NOT NULL,
+    control_sum DECIMAL(18, 2),
+    control_difference DECIMAL(18, 2),
+    unreadable_amount_rows BIGINT NOT NULL,
+    balanced BOOLEAN NOT NULL,
+    checked_at TIMESTAMP NOT NULL
+);
+"""
+
+# Shared parsing rules, as SQL so they run vectorised inside DuckDB over millions of rows.
+MACROS = r"""
+-- A CSV field as written: strip the quotes of a quoted field and undouble its quotes.
+CREATE OR REPLACE TEMP MACRO csv_unquote(f) AS
+    CASE WHEN length(f) >= 2 AND f[1] = '"' AND f[-1] = '"'
+         THEN replace(f[2:-2], '""', '"') ELSE f END;
+-- Swedish number text -> canonical text: no thousands separators (space, U+00A0, U+202F),
+-- '-' for U+2212, '.' for the decimal comma.
+CREATE OR REPLACE TEMP MACRO sv_number_canonical(t) AS
+    replace(replace(replace(replace(replace(replace(trim(t), ' ', ''), chr(160), ''),
+        chr(8239), ''), chr(8722), '-'), ',', '.'), '+', '');
+CREATE OR REPLACE TEMP MACRO sv_is_amount(t) AS
+    regexp_full_match(sv_number_canonical(t), '-?[0-9]+(\.[0-9]{1,2})?');
+-- An amount in SEK with at most two decimals (öre); NULL if the text is not one.
+CREATE OR REPLACE TEMP MACRO sv_amount(t) AS
+    CASE WHEN sv_is_amount(t) THEN CAST(sv_number_canonical(t) AS DECIMAL(18, 2)) END;
+CREATE OR REPLACE TEMP MACRO yyyymm(t) AS
+    CASE WHEN regexp_full_match(trim(t), '(19|20)[0-9]{2}(0[1-9]|1[0-2])')
+         THEN CAST(trim(t) AS INTEGER) END;
+CREATE OR REPLACE TEMP MACRO yyyy(t) AS
+    CASE WHEN regexp_full_match(trim(t), '(19|20)[0-9]{2}') THEN CAST(trim(t) AS INTEGER) END;
+-- Luhn check over the ten digits of a Swedish personal identity number (YYMMDDNNNN).
+CREATE OR REPLACE TEMP MACRO luhn10(d) AS
+    list_sum(list_transform(range(10), i ->
+        CASE WHEN i % 2 = 0
+             THEN (CAST(d[i + 1] AS INTEGER) * 2) // 10 + (CAST(d[i + 1] AS INTEGER) * 2) % 10
+             ELSE CAST(d[i + 1] AS INTEGER) END)) % 10 = 0;
+-- Personal identity numbers (YYMMDD-NNNN, YYYYMMDDNNNN ...) with a valid check digit are
+-- masked; a text holding one has every number of that shape masked.
+CREATE OR REPLACE TEMP MACRO mask_personnummer(t) AS
+    CASE WHEN t IS NOT NULL AND list_bool_or(list_transform(
+            regexp_extract_all(t, '(?:^|[^0-9])(?:19|20)?([0-9]{6})[-+]?([0-9]{4})(?:[^0-9]|$)'),
+            m -> luhn10(right(regexp_replace(m, '[^0-9]', '', 'g'), 10))))
+         THEN regexp_replace(t, '((?:19|20)?[0-9]{6}[-+]?[0-9]{4})', '[personnummer]', 'g')
+         ELSE t END;
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        con.execute(RAW_AND_OPS_DDL)
+    con.execute(MACROS)
+    return con

@@ -1,0 +1,56 @@
+"""The monthly report's result tables as text, the way the printed report shows them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+
+SWEDISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Maj", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov",
+                  "Dec")
+
+
+def format_tkr(value: Decimal | int | None) -> str:
+    """Whole tkr in Swedish print: '57 692', '-16 242'; empty for a blank cell."""
+    if value is None:
+        return ""
+    return f"{int(value):,}".replace(",", " ")
+
+
+def render_result_report(con: duckdb.DuckDBPyConnection, year: int, month: int) -> str:
+    """Every report of the year for the month, parent reports first, from marts.*_tkr."""
+    reports = con.execute(
+        """SELECT rapport, rubrik FROM marts.rapporter WHERE ar = ?
+           ORDER BY niva, ordning, rapport""", [year]).fetchall()
+    if not reports:
+        raise LookupError(f"no result report for {year}: nothing loaded for that year")
+    period = f"{SWEDISH_MONTHS[0]}-{SWEDISH_MONTHS[month - 1]} {year % 100:02d}"
+    header = ["Tkr", "Kommunbidrag", "Nettokostnad", "Nettoresultat", "Årsprognos",
+              "Förändr. fg. prognos", f"Helår {(year - 1) % 100:02d}"]
+    blocks = []
+    for code, title in reports:
+        rows = con.execute(
+            """SELECT rapportrad, radtyp, kommunbidrag_ack_tkr, nettokostnad_ack_tkr,
+                      nettoresultat_ack_tkr, arsprognos_tkr, forandring_mot_fg_prognos_tkr,
+                      helar_fg_ar_tkr
+               FROM marts.resultatrapport_tkr WHERE ar = ? AND manad = ? AND rapport = ?
+               ORDER BY ordning""", [year, month, code]).fetchall()
+        if not rows:
+            continue
+        table = [[label + (" *" if kind != "rad" else ""), *map(format_tkr, values)]
+                 for label, kind, *values in rows]
+        blocks.append(_table(f"{title}, {period}", header, table))
+    if not blocks:
+        raise LookupError(f"no ledger data for {year}-{month:02d}")
+    return "\n\n".join(blocks) + "\n\n* total row\n"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join([cells[0].ljust(widths[0])] +
+                         [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
+
+    rule = "-" * len(line(header))
+    return "\n".join([title, rule, line(header), rule, *map(line, rows), rule])

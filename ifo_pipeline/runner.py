@@ -1,0 +1,60 @@
+"""Run the nightly job in-process through the same Dagster definitions the UI loads.
+
+With DAGSTER_HOME set, the run is recorded in that instance: it shows in the UI's run history
+and can be re-executed from there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
+from ifo_pipeline.settings import Settings
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    failure_message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def run_pipeline(settings: Settings) -> RunOutcome:
+    from ifo_pipeline.defs import NIGHTLY_JOB, defs
+
+    notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
+             for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
+    job = defs().resolve_job_def(NIGHTLY_JOB)
+    if os.environ.get("DAGSTER_HOME"):
+        instance = dg.DagsterInstance.get()
+    else:
+        instance = dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    problems, warnings = [], []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        where = f"{evaluation.asset_key.to_user_string()} ({evaluation.check_name})"
+        text = f"{where}: {evaluation.description or 'failed'}"
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            problems.append(text)
+        else:
+            warnings.append(text)
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        message = error.message.strip().splitlines()[0] if error else "failed"
+        problems.append(f"step {event.step_key}: {message}")
+    notes += [f"warning: {w}" for w in warnings]
+    if result.success:
+        return RunOutcome(True, result.run_id, notes=notes)
+    message = (
+        f"ifo run failed (run {result.run_id}): " + "; ".join(problems or ["see the run log"])
+        + f". Nothing was published: {settings.published_path.name} still holds the last good "
+        "run's marts. Fix the cause (ops.load_log and ops.rejects say what was refused and why) "
+        "and run again, or re-execute the run from failure in the Dagster UI."
+    )
+    return RunOutcome(False, result.run_id, message, notes)

@@ -1,0 +1,48 @@
+"""Where things live. One source of truth: the environment, read when asked, never at import.
+
+`IFO_WAREHOUSE_DIR` names the warehouse for Dagster, dbt (profiles.yml) and the CLI alike;
+`IFO_LANDING_DIR` names the landing area the exports are dropped into.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
+LANDING_DIR_ENV = "IFO_LANDING_DIR"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse_dir: Path
+    landing_dir: Path
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        warehouse_dir = Path(env.get(WAREHOUSE_DIR_ENV) or "warehouse").resolve()
+        landing_dir = Path(env.get(LANDING_DIR_ENV) or warehouse_dir / "landing").resolve()
+        return cls(warehouse_dir=warehouse_dir, landing_dir=landing_dir)
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The pipeline's own working warehouse; only the pipeline opens it."""
+        return self.warehouse_dir / "ifo.duckdb"
+
+    @property
+    def published_path(self) -> Path:
+        """The copy controllers read (read-only), replaced atomically after a good run."""
+        return self.warehouse_dir / "marts.duckdb"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.warehouse_dir / "archive"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: the same warehouse, as an absolute path."""
+        return {WAREHOUSE_DIR_ENV: str(self.warehouse_dir)}
