@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import closing
-from pathlib import Path
+from contextlib import closing, redirect_stdout
 
 from ifo_pipeline.settings import Settings
 
@@ -27,7 +26,15 @@ def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.runner import run_pipeline
 
-    outcome = run_pipeline(settings)
+    if args.verbose:
+        outcome = run_pipeline(settings, log_level="DEBUG")
+    else:
+        # dbt's own output (dagster-dbt writes it to stdout) goes to a log file, not the terminal.
+        log_path = settings.warehouse_dir / "logs" / "last_run.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
+            outcome = run_pipeline(settings)
+        print(f"dbt output: {log_path}")
     for line in outcome.notes:
         print(line)
     if not outcome.success:
@@ -62,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     sample = sub.add_parser("sample", help="write the demo's sample exports")
     sample.add_argument("--rows", type=int, default=60,
                         help="ledger rows per unit and month (default 60)")
-    sub.add_parser("run", help="materialise every asset from what is in the landing directory")
+    run = sub.add_parser("run", help="materialise every asset from what has landed")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
     report = sub.add_parser("report", help="print a month's result tables")
     report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
     args = parser.parse_args(argv)

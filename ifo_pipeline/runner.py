@@ -23,17 +23,22 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def run_pipeline(settings: Settings) -> RunOutcome:
-    from ifo_pipeline.defs import NIGHTLY_JOB, defs
+def run_pipeline(
+    settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
+) -> RunOutcome:
+    from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
 
     notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
              for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
-    job = defs().resolve_job_def(NIGHTLY_JOB)
-    if os.environ.get("DAGSTER_HOME"):
-        instance = dg.DagsterInstance.get()
-    else:
-        instance = dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+    if instance is None:
+        instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
+                    else dg.DagsterInstance.ephemeral())
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
     problems, warnings = [], []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:

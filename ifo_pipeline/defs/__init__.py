@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from ifo_pipeline.defs.ingest import INGEST_ASSETS
+from ifo_pipeline.defs.ingest import INGEST_ASSETS, every_unit_maps_to_one_report_line
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
@@ -38,7 +38,11 @@ def dbt_project() -> DbtProject:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    settings = Settings.from_env()
+    return build_definitions(Settings.from_env())
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """The whole code location for one warehouse (tests build one per temporary warehouse)."""
     # dbt runs in its project folder: hand it the warehouse as an absolute path.
     os.environ.update(settings.dbt_env())
     # dagster-dbt looks for `dbt` on PATH; it is installed beside this interpreter, which is on
@@ -52,7 +56,7 @@ def defs() -> dg.Definitions:
     publish = build_publish_asset(mart_keys)
     return dg.Definitions(
         assets=[*INGEST_ASSETS, dbt_models, publish],
-        asset_checks=[resultatrapport_schema_valid],
+        asset_checks=[every_unit_maps_to_one_report_line, resultatrapport_schema_valid],
         jobs=[dg.define_asset_job(
             NIGHTLY_JOB, selection=dg.AssetSelection.all(),
             description="Load whatever has landed, rebuild the marts, publish them.")],

@@ -17,6 +17,7 @@ from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad
 from ifo_pipeline.ingest.sources import CSV_SOURCES
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
+from ifo_pipeline.validation.structure import unit_mapping_problems
 
 SAMPLE_ROWS = 20
 
@@ -148,3 +149,21 @@ def _check_results(con, source: CsvSource, new: list[FileLoad]):
 
 
 INGEST_ASSETS = [build_ingest_asset(source) for source in CSV_SOURCES]
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "report_structure"]),
+    additional_deps=[dg.AssetKey(["raw", name]) for name in
+                     ("ledger_lines", "budget_lines", "forecast_lines")],
+    blocking=True,
+    description="Every responsibility unit with data in a year maps to exactly one report line "
+                "of that year (INPUTS.md section 4).",
+)
+def every_unit_maps_to_one_report_line(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with closing(connect(warehouse.settings.warehouse_path)) as con:
+        problems = unit_mapping_problems(con)
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems[:10]) or None,
+        metadata={"units_with_problems": dg.MetadataValue.int(len(problems))},
+    )

@@ -25,8 +25,10 @@ import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 
-# One CSV field: quoted (with doubled quotes inside) or plain up to the next semicolon.
-FIELD_PATTERN = r'(?:^|;)("(?:[^"]|"")*"|[^;]*)'
+# One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
+# next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
+# empty match would make the engine skip the separator after it).
+FIELD_PATTERN = r';("(?:[^"]|"")*"|[^;]*)'
 YEAR_IN_NAME = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])")
 
 
@@ -80,7 +82,7 @@ def normalise_header(name: str) -> str:
 
 
 def split_header(line: str) -> list[str]:
-    return [csv_unquote(f) for f in re.findall(FIELD_PATTERN, line.rstrip("\r\n"))]
+    return [csv_unquote(f) for f in re.findall(FIELD_PATTERN, ";" + line.rstrip("\r\n"))]
 
 
 def csv_unquote(value: str) -> str:
@@ -150,8 +152,9 @@ def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatc
     return schema, batches(), bad_rows
 
 
-def _parse_sql(source: CsvSource, positions: dict[str, int], file_year: int | None) -> str:
-    n_fields = max(positions.values())
+def _parse_sql(
+    source: CsvSource, positions: dict[str, int], n_fields: int, file_year: int | None
+) -> str:
     field_cols = []
     for column in source.columns:
         name = field_name(column)
@@ -171,7 +174,7 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], file_year: int | No
     amount = source.amount or "NULL"
     return f"""
         WITH split AS (
-            SELECT line_number, raw, regexp_extract_all(raw, '{FIELD_PATTERN}', 1) AS f
+            SELECT line_number, raw, regexp_extract_all(';' || raw, '{FIELD_PATTERN}', 1) AS f
             FROM stream WHERE trim(raw) <> ''
         ), fields AS (
             SELECT line_number, raw, len(f) AS n_fields,
@@ -242,7 +245,7 @@ def _load_checked_file(
     con.register("stream", stream)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(
-            source, positions, file_year))
+            source, positions, len(header), file_year))
     finally:
         con.unregister("stream")
     if bad_rows:

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on the bundled sample: set up, write the sample exports, run the pipeline,
+# print the March 2019 result report. No network needed after the install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export IFO_WAREHOUSE_DIR=${IFO_WAREHOUSE_DIR:-$PWD/warehouse}
+export DAGSTER_HOME=${DAGSTER_HOME:-$PWD/warehouse/dagster_home}
+.venv/bin/ifo sample
+.venv/bin/ifo run
+.venv/bin/ifo report --month 2019-03

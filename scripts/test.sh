@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: set up, lint, then pytest (tests build real warehouses in temp dirs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/python -m pytest "$@"

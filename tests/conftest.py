@@ -1,0 +1,57 @@
+"""Shared fixtures: real warehouses built in temporary directories, never mocks."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.runner import RunOutcome, run_pipeline
+from ifo_pipeline.sample.generator import generate_sample
+from ifo_pipeline.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared (the reference documents) is not beside the repository")
+    return SHARED
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing")
+
+
+@pytest.fixture
+def con(settings: Settings):
+    connection = connect(settings.warehouse_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunOutcome]:
+    """The demo: the sample exports landed and the whole Dagster job run once."""
+    root = tmp_path_factory.mktemp("demo")
+    settings = Settings(warehouse_dir=root / "warehouse", landing_dir=root / "landing")
+    generate_sample(settings.landing_dir)
+    outcome = run_pipeline(settings)
+    assert outcome.success, outcome.failure_message
+    return settings, outcome
+
+
+def read_semicolon_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path

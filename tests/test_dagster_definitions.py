@@ -1,0 +1,68 @@
+"""The Dagster definitions the UI loads: one lineage graph, checks, the job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+
+from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
+from tests.conftest import REPO
+
+# A snapshot of the graph: an accidental rename of an asset fails here, not in production.
+EXPECTED_ASSETS = {
+    "raw/ledger_lines", "raw/budget_lines", "raw/forecast_lines", "raw/report_structure",
+    "raw/reports",
+    "staging/stg_ledger__lines", "staging/stg_budget__allocations",
+    "staging/stg_forecasts__forecasts", "staging/stg_config__report_structure",
+    "staging/stg_config__reports",
+    "intermediate/int_finance__unit_months", "intermediate/int_report_structure__unit_lines",
+    "intermediate/int_report_lines__by_year", "intermediate/int_reports__by_year",
+    "intermediate/int_report_lines__monthly",
+    "marts/resultatrapport", "marts/resultatrapport_tkr", "marts/rapporter",
+    "published/marts_duckdb",
+}
+
+
+def test_the_graph_runs_from_ingest_through_dbt_to_publishing(settings):
+    defs = build_definitions(settings)
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == EXPECTED_ASSETS
+    parents = graph.get(dg.AssetKey(["staging", "stg_ledger__lines"])).parent_keys
+    assert dg.AssetKey(["raw", "ledger_lines"]) in parents
+    publish_parents = graph.get(dg.AssetKey(["published", "marts_duckdb"])).parent_keys
+    assert dg.AssetKey(["marts", "resultatrapport"]) in publish_parents
+    assert {k.path[0] for k in graph.get_all_asset_keys()
+            if graph.get(k).group_name == "ingest"} == {"raw"}
+
+
+def test_validation_and_dbt_tests_are_asset_checks(settings):
+    defs = build_definitions(settings)
+    checks = {(c.asset_key.to_user_string(), c.name)
+              for c in defs.resolve_asset_graph().asset_check_keys}
+    for expected in [
+        ("raw/ledger_lines", "files_accepted"), ("raw/ledger_lines", "rows_accepted"),
+        ("raw/ledger_lines", "schema_valid"), ("raw/ledger_lines", "reconciles_to_the_krona"),
+        ("raw/report_structure", "every_unit_maps_to_one_report_line"),
+        ("marts/resultatrapport", "resultatrapport_schema_valid"),
+        ("marts/resultatrapport",
+         "unique_combination_resultatrapport_ar__manad__rapport__rapportrad"),
+    ]:
+        assert expected in checks
+
+
+def test_the_nightly_job_selects_everything(settings):
+    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+    assert len(job.asset_layer.executable_asset_keys) == len(EXPECTED_ASSETS)
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    env = {**os.environ, "IFO_WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    out = subprocess.run([dagster, "definitions", "validate", "-w", "workspace.yaml"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "passed validation" in out.stderr + out.stdout
