@@ -30,7 +30,7 @@ def run_pipeline(
 
     notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
              for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
-    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
+    job = build_definitions(settings, parse_dbt=True).resolve_job_def(NIGHTLY_JOB)
     if instance is None:
         instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
                     else dg.DagsterInstance.ephemeral())
@@ -51,8 +51,9 @@ def run_pipeline(
             warnings.append(text)
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
-        message = error.message.strip().splitlines()[0] if error else "failed"
-        problems.append(f"step {event.step_key}: {message}")
+        if error and error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # the failed check itself is reported above, with its reason
+        problems.append(f"step {event.step_key}: {_error_summary(error)}")
     notes += [f"warning: {w}" for w in warnings]
     if result.success:
         return RunOutcome(True, result.run_id, notes=notes)
@@ -63,3 +64,13 @@ def run_pipeline(
         "and run again, or re-execute the run from failure in the Dagster UI."
     )
     return RunOutcome(False, result.run_id, message, notes)
+
+
+def _error_summary(error) -> str:
+    """The informative part of a step's error: dbt's own errors when dbt failed."""
+    if error is None:
+        return "failed"
+    text = error.message.strip()
+    if "Errors parsed from dbt logs:" in text:
+        text = text.split("Errors parsed from dbt logs:", 1)[1]
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:1500]

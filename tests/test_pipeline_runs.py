@@ -88,4 +88,5 @@ def test_cli_prints_the_report_from_the_published_marts(demo, monkeypatch, capsy
     barn = next(line for line in out.splitlines() if line.startswith("Barn och unga"))
     assert barn.split()[3:] == ["16", "761", "-18", "022", "-1", "261", "-6", "009", "-6",
                                 "923", "-8", "600"]
+    assert "Antal nya aktualiseringar missbruk" in out  # the volume table, with last year
     assert main(["report", "--month", "2030-01"]) == 1

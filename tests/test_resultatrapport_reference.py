@@ -157,9 +157,11 @@ def test_the_marts_contract_is_met(demo, shared_dir):
     out = subprocess.run([sys.executable, str(shared_dir / "tools" / "check_marts.py"),
                           str(settings.warehouse_path)], capture_output=True, text=True)
     assert "marts.resultatrapport: ok" in out.stdout, out.stdout + out.stderr
+    assert "marts.verksamhetsmatt: ok" in out.stdout, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("table", ["resultatrapport", "rapporter"])
+@pytest.mark.parametrize("table", ["resultatrapport", "rapporter", "verksamhetsmatt",
+                                   "verksamhetsmatt_period", "kostnad_per_placering"])
 def test_every_mart_column_is_documented(demo, table):
     settings, _ = demo
     with closing(connect_published(settings.published_path)) as con:

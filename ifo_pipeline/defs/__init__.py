@@ -13,7 +13,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from ifo_pipeline.defs.ingest import INGEST_ASSETS, every_unit_maps_to_one_report_line
+from ifo_pipeline.defs.ingest import (
+    INGEST_ASSETS,
+    every_unit_maps_to_one_report_line,
+    measures_known,
+)
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
@@ -25,11 +29,11 @@ from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
 NIGHTLY_JOB = "ifo_all"
 
 
-def dbt_project() -> DbtProject:
+def dbt_project(parse: bool = False) -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
-    # The manifest must exist before the dbt assets are built: parse when it is missing (a
-    # fresh clone, CI, the daemon), and on every load under `dagster dev`.
-    if not project.manifest_path.exists():
+    # The manifest must exist before the dbt assets are built: parse when asked (`ifo run`),
+    # when it is missing (a fresh clone, CI, the daemon), and on every load under `dagster dev`.
+    if parse or not project.manifest_path.exists():
         project.preparer.prepare(project)
     else:
         project.prepare_if_dev()
@@ -41,8 +45,11 @@ def defs() -> dg.Definitions:
     return build_definitions(Settings.from_env())
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """The whole code location for one warehouse (tests build one per temporary warehouse)."""
+def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definitions:
+    """The whole code location for one warehouse (tests build one per temporary warehouse).
+
+    `parse_dbt` re-parses the dbt project first, so that a run never uses a stale manifest.
+    """
     # dbt runs in its project folder: hand it the warehouse as an absolute path.
     os.environ.update(settings.dbt_env())
     # dagster-dbt looks for `dbt` on PATH; it is installed beside this interpreter, which is on
@@ -50,13 +57,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     venv_bin = str(Path(sys.executable).parent)
     if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-    project = dbt_project()
+    project = dbt_project(parse=parse_dbt)
     dbt_models = build_dbt_assets(project)
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
     return dg.Definitions(
         assets=[*INGEST_ASSETS, dbt_models, publish],
-        asset_checks=[every_unit_maps_to_one_report_line, resultatrapport_schema_valid],
+        asset_checks=[every_unit_maps_to_one_report_line, measures_known,
+                      resultatrapport_schema_valid],
         jobs=[dg.define_asset_job(
             NIGHTLY_JOB, selection=dg.AssetSelection.all(),
             description="Load whatever has landed, rebuild the marts, publish them.")],

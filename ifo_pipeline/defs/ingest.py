@@ -7,15 +7,18 @@ Each materialisation loads the files not loaded before and reports through asset
 """
 
 
+from collections.abc import Callable
 from contextlib import closing
 
 import dagster as dg
 
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.ingest import load_source
-from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad
+from ifo_pipeline.ingest import load_source, load_volumes
+from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, LandedSource
 from ifo_pipeline.ingest.sources import CSV_SOURCES
+from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.settings import Settings
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems
 
@@ -31,7 +34,8 @@ def _markdown_table(header: list[str], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def _check_specs(source: CsvSource, key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+def _check_specs(source: LandedSource, table: str, key: dg.AssetKey,
+                 reconciles: bool) -> list[dg.AssetCheckSpec]:
     specs = [
         dg.AssetCheckSpec("files_accepted", asset=key, blocking=True,
                           description="No landed file was refused whole (encoding, header, "
@@ -40,42 +44,47 @@ def _check_specs(source: CsvSource, key: dg.AssetKey) -> list[dg.AssetCheckSpec]
                           description="No row of the files loaded in this run went to "
                                       "ops.rejects."),
         dg.AssetCheckSpec("schema_valid", asset=key, blocking=True,
-                          description=f"The table passes the pandera schema {source.table}."),
+                          description=f"The table passes the pandera schema {table}."),
     ]
-    if source.amount:
+    if reconciles:
         specs.append(dg.AssetCheckSpec(
             "reconciles_to_the_krona", asset=key, blocking=True,
             description="Per file: sum in file = loaded + rejected (ops.reconciliation)."))
     return specs
 
 
-def build_ingest_asset(source: CsvSource) -> dg.AssetsDefinition:
-    key = dg.AssetKey(source.table.split("."))
+def build_ingest_asset(
+    source: LandedSource,
+    table: str,
+    load: Callable[[Settings], list[FileLoad]],
+    reconciles: bool = False,
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey(table.split("."))
 
     @dg.asset(
         key=key,
         group_name="ingest",
         kinds={"csv", "duckdb"},
-        check_specs=_check_specs(source, key),
+        check_specs=_check_specs(source, table, key, reconciles),
         description=f"Files landed in `{source.folder}/` ({', '.join(source.patterns)}), "
-                    f"loaded into `{source.table}`.",
+                    f"loaded into `{table}`.",
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
-        loads = load_source(settings, source)
+        loads = load(settings)
         new = [f for f in loads if f.outcome != "already_loaded"]
         for f in new:
             log = context.log.error if f.outcome == "rejected" else context.log.info
             log(f"{source.folder}/{f.file_name}: {f.message}")
         with closing(connect(settings.warehouse_path)) as con:
-            yield dg.MaterializeResult(metadata=_materialization_metadata(con, source, loads))
-            yield from _check_results(con, source, new)
+            yield dg.MaterializeResult(metadata=_materialization_metadata(con, table, loads))
+            yield from _check_results(con, table, new, reconciles)
 
     return _ingest
 
 
-def _materialization_metadata(con, source: CsvSource, loads: list[FileLoad]) -> dict:
-    rows = con.execute(f"SELECT count(*) FROM {source.table}").fetchone()[0]
+def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return {
         "rows_in_table": dg.MetadataValue.int(rows),
         "files_new": dg.MetadataValue.int(sum(f.outcome != "already_loaded" for f in loads)),
@@ -88,7 +97,7 @@ def _materialization_metadata(con, source: CsvSource, loads: list[FileLoad]) -> 
     }
 
 
-def _check_results(con, source: CsvSource, new: list[FileLoad]):
+def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
     refused = [f for f in new if f.outcome == "rejected"]
     yield dg.AssetCheckResult(
         check_name="files_accepted",
@@ -117,7 +126,7 @@ def _check_results(con, source: CsvSource, new: list[FileLoad]):
         },
     )
 
-    validation = validate_table(con, source.table, SCHEMAS[source.table])
+    validation = validate_table(con, table, SCHEMAS[table])
     yield dg.AssetCheckResult(
         check_name="schema_valid",
         passed=validation.passed,
@@ -131,7 +140,7 @@ def _check_results(con, source: CsvSource, new: list[FileLoad]):
         },
     )
 
-    if source.amount:
+    if reconciles:
         unbalanced = con.execute(
             """SELECT file_name, amount_in_file, loaded_sum, rejected_sum, difference,
                       control_sum, control_difference, unreadable_amount_rows
@@ -148,7 +157,32 @@ def _check_results(con, source: CsvSource, new: list[FileLoad]):
         )
 
 
-INGEST_ASSETS = [build_ingest_asset(source) for source in CSV_SOURCES]
+def _csv_loader(source: CsvSource) -> Callable[[Settings], list[FileLoad]]:
+    return lambda settings: load_source(settings, source)
+
+
+INGEST_ASSETS = [
+    *(build_ingest_asset(s, s.table, _csv_loader(s), reconciles=s.amount is not None)
+      for s in CSV_SOURCES),
+    build_ingest_asset(VOLUMES, "raw.volume_cells", load_volumes),
+]
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "volume_cells"]),
+    description="Every delivered measure name is in the measure catalogue "
+                "(dbt_project/seeds/matt_katalog.csv, names and aliases).",
+)
+def measures_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with closing(connect(warehouse.settings.warehouse_path)) as con:
+        unknown = unknown_measures(con)
+    return dg.AssetCheckResult(
+        passed=not unknown,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=("unknown measure(s), add them or an alias to the catalogue: "
+                     + "; ".join(unknown)) if unknown else None,
+        metadata={"unknown_measures": dg.MetadataValue.int(len(unknown))},
+    )
 
 
 @dg.asset_check(

@@ -41,11 +41,18 @@ class Check:
 
 
 @dataclass(frozen=True)
-class CsvSource:
-    """A declarative description of one landed CSV source (see sources.py)."""
+class LandedSource:
+    """A kind of file dropped into one folder of the landing area."""
 
     name: str
     folder: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CsvSource(LandedSource):
+    """A declarative description of one landed CSV source (see sources.py)."""
+
     table: str
     columns: tuple[str, ...]  # canonical header names, in the contract's spelling
     optional: frozenset[str]
@@ -56,7 +63,6 @@ class CsvSource:
     total_row: str | None = None  # SQL: the row is a trailing control total
     period_column: str | None = None  # target column holding YYYYMM, for the load log
     one_year_per_file: bool = False  # rows outside the file's year are rejected
-    patterns: tuple[str, ...] = ("*.csv",)
 
 
 @dataclass
@@ -213,17 +219,13 @@ def load_file(
     except FileRejected as exc:
         # The archive and the log name a file by its hash; an unreadable file still has one.
         info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
-        return _reject_file(con, source, info, archive_dir, exc)
-    seen = con.execute(
-        "SELECT outcome FROM ops.load_log WHERE file_sha256 = ? LIMIT 1", [info.sha256]
-    ).fetchone()
-    if seen:
-        return FileLoad(path.name, info.sha256, "already_loaded", message=f"same bytes as a file "
-                        f"already {seen[0]}")
+        return reject_file(con, source, info, archive_dir, exc)
+    if seen := already_loaded(con, info.sha256):
+        return seen
     try:
         return _load_checked_file(con, source, info, archive_dir, column_map or {})
     except FileRejected as exc:
-        return _reject_file(con, source, info, archive_dir, exc)
+        return reject_file(con, source, info, archive_dir, exc)
 
 
 def _load_checked_file(
@@ -233,7 +235,7 @@ def _load_checked_file(
     archive_dir: Path,
     column_map: dict[str, str],
 ) -> FileLoad:
-    archived = _archive(info, source, archive_dir)
+    archived = archive_file(info, source, archive_dir)
     with info.path.open(encoding=info.encoding, newline="") as fh:
         header = split_header(fh.readline())
     positions = resolve_columns(source, header, column_map)
@@ -290,7 +292,7 @@ def _load_checked_file(
         outcome = "loaded_with_rejects" if rejected else "loaded"
         message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
                    else f"{rows} rows loaded")
-        _log(con, source, info, archived, outcome, message, rows, rejected, periods)
+        log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -298,6 +300,16 @@ def _load_checked_file(
     finally:
         con.execute("DROP TABLE IF EXISTS parsed")
     return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> FileLoad | None:
+    """The no-op answer for bytes seen before (whatever their name), else None."""
+    row = con.execute("SELECT file_name, outcome FROM ops.load_log WHERE file_sha256 = ? LIMIT 1",
+                      [sha256]).fetchone()
+    if row is None:
+        return None
+    return FileLoad(row[0], sha256, "already_loaded",
+                    message=f"same bytes as {row[0]}, already {row[1]}")
 
 
 def _reconcile(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo) -> None:
@@ -327,9 +339,9 @@ def _reconcile(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo
     """, {"sha": info.sha256, "name": info.path.name})
 
 
-def _log(
+def log_load(
     con: duckdb.DuckDBPyConnection,
-    source: CsvSource,
+    source: LandedSource,
     info: FileInfo,
     archived: Path | None,
     outcome: str,
@@ -347,22 +359,19 @@ def _log(
     )
 
 
-def _reject_file(
+def reject_file(
     con: duckdb.DuckDBPyConnection,
-    source: CsvSource,
+    source: LandedSource,
     info: FileInfo,
     archive_dir: Path,
     exc: FileRejected,
 ) -> FileLoad:
-    seen = con.execute(
-        "SELECT 1 FROM ops.load_log WHERE file_sha256 = ?", [info.sha256]).fetchone()
-    if seen:
-        return FileLoad(info.path.name, info.sha256, "already_loaded",
-                        message="same bytes as a file already rejected")
-    archived = _archive(info, source, archive_dir)
+    if seen := already_loaded(con, info.sha256):
+        return seen
+    archived = archive_file(info, source, archive_dir)
     where = f", line {exc.line}" if exc.line else ""
     message = f"{source.folder}/{info.path.name}{where}: {exc.reason}"
-    _log(con, source, info, archived, "rejected", message)
+    log_load(con, source, info, archived, "rejected", message)
     con.execute(
         "INSERT INTO ops.rejects VALUES (?, ?, ?, ?, NULL, ?, NULL, now())",
         [info.sha256, info.path.name, source.name, exc.line, "file rejected: " + exc.reason],
@@ -370,7 +379,7 @@ def _reject_file(
     return FileLoad(info.path.name, info.sha256, "rejected", message=message)
 
 
-def _archive(info: FileInfo, source: CsvSource, archive_dir: Path) -> Path:
+def archive_file(info: FileInfo, source: LandedSource, archive_dir: Path) -> Path:
     target = archive_dir / source.folder / info.sha256 / info.path.name
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

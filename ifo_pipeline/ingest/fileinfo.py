@@ -55,8 +55,11 @@ def _line_of(path: Path, offset: int) -> int:
     return count
 
 
-def inspect_file(path: Path) -> FileInfo:
-    """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files."""
+def inspect_file(path: Path, text: bool = True) -> FileInfo:
+    """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files.
+
+    `text=False` (a workbook, a binary format): hash and size only.
+    """
     digest = hashlib.sha256()
     size = newlines = 0
     utf8 = codecs.getincrementaldecoder("utf-8")("strict")
@@ -85,6 +88,12 @@ def inspect_file(path: Path) -> FileInfo:
             utf8.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8_error_at = size - 1
+    if not text:
+        if size == 0:
+            exc = FileRejected("the file is empty")
+            exc.sha256, exc.size_bytes = digest.hexdigest(), size
+            raise exc
+        return FileInfo(path, digest.hexdigest(), size, "binary", 0)
     try:
         encoding = _encoding(path, size, utf8_error_at, replacement_at, saw_utf8_sequence,
                              cp1252_error_at)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ifo_pipeline.ingest.csv_loader import Check, CsvSource, normalise_header
+from ifo_pipeline.ingest.csv_loader import Check, CsvSource, LandedSource, normalise_header
 
 
 def _code(column: str, field: str, digits: str, optional: bool = False) -> Check:
@@ -44,6 +44,7 @@ def _required_text(column: str, field: str) -> Check:
 LEDGER = CsvSource(
     name="ledger",
     folder="ledger",
+    patterns=("*.csv",),
     table="raw.ledger_lines",
     columns=("Period", "Ansvar", "Konto", "Verksamhet", "Aktivitet", "Projekt", "Motpart",
              "Belopp", "Verifikation", "Bokforingsdatum", "Text"),
@@ -83,6 +84,7 @@ LEDGER = CsvSource(
 BUDGET = CsvSource(
     name="budget",
     folder="budget",
+    patterns=("*.csv",),
     table="raw.budget_lines",
     columns=("Period", "Ansvar", "Verksamhet", "Kommunbidrag"),
     optional=frozenset({"Verksamhet"}),
@@ -109,6 +111,7 @@ BUDGET = CsvSource(
 FORECASTS = CsvSource(
     name="forecasts",
     folder="prognos",
+    patterns=("*.csv",),
     table="raw.forecast_lines",
     columns=("Prognosmanad", "Ansvar", "Prognos"),
     optional=frozenset(),
@@ -210,7 +213,7 @@ def read_column_map(landing_dir: Path) -> dict[str, str]:
     return mapping
 
 
-def landed_files(landing_dir: Path, source: CsvSource) -> list[Path]:
+def landed_files(landing_dir: Path, source: LandedSource) -> list[Path]:
     """The source's files in landing order: oldest first, so the newest landed wins."""
     folder = landing_dir / source.folder
     if not folder.is_dir():

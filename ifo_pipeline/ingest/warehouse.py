@@ -72,7 +72,36 @@ CREATE TABLE IF NOT EXISTS raw.reports (
     ordning INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS raw.volume_cells (
+    file_sha256 VARCHAR NOT NULL,
+    sheet VARCHAR,
+    row_number BIGINT NOT NULL,
+    column_name VARCHAR NOT NULL,
+    ar INTEGER NOT NULL,
+    manad INTEGER NOT NULL,
+    avsnitt VARCHAR NOT NULL,
+    matt_levererat VARCHAR NOT NULL,
+    matt_id VARCHAR,
+    ratt_text VARCHAR,
+    varde DOUBLE,
+    andel DOUBLE,
+    kapacitet DOUBLE
+);
+
 CREATE SEQUENCE IF NOT EXISTS ops.load_sequence;
+
+CREATE TABLE IF NOT EXISTS ops.volume_changes (
+    ar INTEGER NOT NULL,
+    manad INTEGER NOT NULL,
+    avsnitt VARCHAR NOT NULL,
+    matt VARCHAR NOT NULL,
+    matt_id VARCHAR,
+    old_text VARCHAR,
+    new_text VARCHAR,
+    old_file_sha256 VARCHAR NOT NULL,
+    new_file_sha256 VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS ops.load_log (
     load_id BIGINT NOT NULL,

@@ -45,6 +45,35 @@ def render_result_report(con: duckdb.DuckDBPyConnection, year: int, month: int) 
     return "\n\n".join(blocks) + "\n\n* total row\n"
 
 
+def render_volume_table(con: duckdb.DuckDBPyConnection, year: int, month: int) -> str:
+    """The month's verksamhetsmått per section, with the same month of the previous year."""
+    rows = con.execute(
+        """SELECT avsnitt, matt, ratt_text, varde_fg_ar, forandring_fg_ar_pct
+           FROM marts.verksamhetsmatt WHERE ar = ? AND manad = ?
+           ORDER BY avsnitt, matt_id""", [year, month]).fetchall()
+    if not rows:
+        return f"Verksamhetsmått: nothing delivered for {year}-{month:02d}."
+    month_name = SWEDISH_MONTHS[month - 1]
+    header = ["Verksamhetsmått", f"{month_name} {year % 100:02d}",
+              f"{month_name} {(year - 1) % 100:02d}", "Förändring %"]
+    blocks = []
+    for section in dict.fromkeys(r[0] for r in rows):
+        table = [[matt, text or "", _number(prior), _percent(change)]
+                 for avsnitt, matt, text, prior, change in rows if avsnitt == section]
+        blocks.append(_table(section, header, table))
+    return "\n\n".join(blocks)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.1f}".rstrip("0").rstrip(".").replace(",", " ").replace(".", ",")
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:+.1f}".replace(".", ",")
+
+
 def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 

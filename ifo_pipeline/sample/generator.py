@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ifo_pipeline.sample.organisation import KOLUMNMAPPNING, RAPPORTER, RAPPORTSTRUKTUR, UNITS
+from ifo_pipeline.sample.volumes import generate_volume_files
 
 COST_ACCOUNTS = ("4610", "4630", "4640", "4710", "5011", "5061", "5411", "6110", "6410", "7010")
 REVENUE_ACCOUNTS = ("3410", "3510", "3710", "3910")
@@ -235,6 +236,7 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
     write_ledger(ledger / "huvudbok_2019_ack_201903.csv",
                  q1[201901] + q1[201902] + q1[201903], LEDGER_HEADER, "utf-8", "\n", " ", "\u2212")
     written += sorted(ledger.glob("huvudbok_*.csv"))
+    written += generate_volume_files(landing_dir / "verksamhetsmatt")
     # Landing order is file age: make it the order the files were written in, to the second.
     base = 1_553_990_400  # 2019-03-31
     for i, path in enumerate(written):

@@ -125,6 +125,20 @@ REPORTS = pa.DataFrameSchema(
     name="raw.reports",
 )
 
+VOLUME_CELLS = pa.DataFrameSchema(
+    {
+        "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
+        "manad": pa.Column(pl.Int32, pa.Check.in_range(1, 12)),
+        "avsnitt": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
+        "matt_levererat": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
+        "varde": pa.Column(pl.Float64, nullable=True),
+        "andel": pa.Column(pl.Float64, pa.Check.in_range(0, 1, error="a share 0–1"),
+                           nullable=True),
+        "kapacitet": pa.Column(pl.Float64, pa.Check.gt(0), nullable=True),
+    },
+    name="raw.volume_cells",
+)
+
 RESULTATRAPPORT = pa.DataFrameSchema(
     {
         "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
@@ -147,7 +161,7 @@ RESULTATRAPPORT = pa.DataFrameSchema(
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     s.name: s for s in (LEDGER_LINES, BUDGET_LINES, FORECAST_LINES, REPORT_STRUCTURE, REPORTS,
-                        RESULTATRAPPORT)
+                        VOLUME_CELLS, RESULTATRAPPORT)
 }
 
 

@@ -1,4 +1,4 @@
-{% test expression_is_true(model, expression, where=none) %}
+{% test expression_is_true(model, expression, column_name=none, where=none) %}
 {#- Every row satisfies `expression`; the failing rows are returned. -#}
 select *
 from {{ model }}

@@ -1,0 +1,315 @@
+"""Volume counts (verksamhetsmått, INPUTS.md section 5): the units' yearly file, CSV or XLSX.
+
+The files are small (a few hundred cells), so they are read in Python; what matters is that
+every cell is accounted for: it parses to its typed parts or goes to `ops.rejects` with file,
+sheet, row, column and the raw text. Measure names are resolved through the measure catalogue
+(`dbt_project/seeds/matt_katalog.csv`, which the controllers edit); an unknown name keeps its
+cells in `raw.volume_cells` with no measure id and is reported by an asset check.
+
+A later delivery of a year replaces that year; every value it changes is recorded in
+`ops.volume_changes`, so a corrected February is visible as a correction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ifo_pipeline.ingest.csv_loader import (
+    YEAR_IN_NAME,
+    FileLoad,
+    LandedSource,
+    already_loaded,
+    archive_file,
+    log_load,
+    normalise_header,
+    reject_file,
+)
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.settings import DBT_PROJECT_DIR
+
+VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt",
+                       patterns=("*.csv", "*.xlsx"))
+CATALOGUE_DIR = DBT_PROJECT_DIR / "seeds"
+MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+
+_NUMBER = r"\d+(?:[ \u00a0\u202f]\d{3})*(?:,\d+)?"
+CELL = re.compile(
+    rf"""^(?:
+        (?P<share>\d+(?:,\d+)?)\s*%(?:\s*\(\s*(?P<count>\d+)\s*st\s*\))?   # 92%, 100% (17 st)
+      | (?P<occupied>{_NUMBER})\s*/\s*(?P<capacity>{_NUMBER})             # 8,5/7
+      | (?P<number>-?{_NUMBER})                                          # 20, 8,5
+    )$""",
+    re.VERBOSE,
+)
+
+
+class CellError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A parsed cell: `varde` the number (the count for a share with count, the occupied
+    places for x/y), `andel` the share 0–1, `kapacitet` the capacity of x/y."""
+
+    varde: float | None = None
+    andel: float | None = None
+    kapacitet: float | None = None
+
+
+def _number(text: str) -> float:
+    return float(re.sub(r"[ \u00a0\u202f]", "", text).replace(",", "."))
+
+
+def parse_cell(text: str) -> Cell | None:
+    """The cell grammar of the monthly report; None for an empty (not reported) cell.
+
+    Raises CellError for anything else: nothing is guessed.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    m = CELL.match(text)
+    if not m:
+        raise CellError(f"cell '{text}' is not a number, a share (92%), a share with count "
+                        "(100% (17 st)) or occupied/capacity (8,5/7)")
+    if m["share"] is not None:
+        share = _number(m["share"]) / 100
+        return Cell(varde=float(m["count"]) if m["count"] else None, andel=share)
+    if m["occupied"] is not None:
+        return Cell(varde=_number(m["occupied"]), kapacitet=_number(m["capacity"]))
+    return Cell(varde=_number(m["number"]))
+
+
+def _key(name: str) -> str:
+    """Names compare without case, punctuation or spacing: 'MiniMaria, antal nya' ~
+    'Minimaria antal nya'."""
+    return normalise_header(name)
+
+
+@dataclass
+class Catalogue:
+    """Measure names and aliases -> stable measure ids; section aliases -> sections."""
+
+    measures: dict[tuple[str, str], str]  # (section key, name key) -> matt_id
+    sections: dict[str, str]  # section key -> canonical section
+
+    @classmethod
+    def load(cls, directory: Path = CATALOGUE_DIR) -> Catalogue:
+        measures: dict[tuple[str, str], str] = {}
+        sections: dict[str, str] = {}
+        with (directory / "matt_katalog.csv").open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter=";"):
+                sections[_key(row["avsnitt"])] = row["avsnitt"]
+                for name in [row["matt"], *filter(None, row["alias"].split("|"))]:
+                    measures[(_key(row["avsnitt"]), _key(name))] = row["matt_id"]
+        with (directory / "avsnitt_alias.csv").open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh, delimiter=";"):
+                sections[_key(row["alias"])] = row["avsnitt"]
+        return cls(measures, sections)
+
+    def section(self, name: str) -> str:
+        return self.sections.get(_key(name), name.strip())
+
+    def measure_id(self, section: str, name: str) -> str | None:
+        return self.measures.get((_key(section), _key(name)))
+
+
+@dataclass(frozen=True)
+class RawRow:
+    sheet: str | None
+    row_number: int
+    section: str
+    measure: str
+    cells: tuple[tuple[int, str, str], ...]  # (month 1-12, column header, raw text)
+
+
+def _month_columns(header: list[str]) -> dict[int, int]:
+    """Column index -> month, from headers such as 'Jan', 'Sept', 'Mars', 'maj'."""
+    columns = {}
+    for index, name in enumerate(header):
+        key = _key(name)[:3]
+        if key in MONTHS:
+            columns[index] = MONTHS.index(key) + 1
+    return columns
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value).strip()
+
+
+def _rows_from_table(
+    sheet: str | None, rows: list[list[object]], section_of_row, first_row: int
+) -> Iterator[RawRow]:
+    """Measure rows of one table, with the layout quirks of the source documents resolved:
+    a name broken over two rows ('Försöks-' / 'lägenheter', the second row without values) is
+    joined, and a value-less heading ending in ':' ('Andel egna familjehem:') prefixes the
+    measure names below it."""
+    header = [_text(v) for v in rows[0]]
+    months = _month_columns(header)
+    if not months:
+        raise FileRejected(f"no month columns (Jan … Dec) in the header: {header}", first_row)
+    prefix = ""
+    pending: RawRow | None = None
+    for offset, values in enumerate(rows[1:], start=1):
+        texts = [_text(v) for v in values] + [""] * (len(header) - len(values))
+        section, name = section_of_row(texts)
+        if not name:
+            continue
+        cells = tuple((months[i], header[i], texts[i]) for i in sorted(months))
+        has_values = any(raw for _, _, raw in cells)
+        if not has_values and pending is not None and pending.measure.endswith("-"):
+            pending = RawRow(pending.sheet, pending.row_number, pending.section,
+                             pending.measure[:-1] + name, pending.cells)
+            continue
+        if not has_values and name.endswith(":"):
+            prefix = name + " "
+            continue
+        if pending is not None:
+            yield pending
+        pending = RawRow(sheet, first_row + offset, section, prefix + name, cells)
+    if pending is not None:
+        yield pending
+
+
+def read_volume_rows(info: FileInfo) -> Iterator[RawRow]:
+    if info.path.suffix.lower() == ".xlsx":
+        yield from _read_xlsx(info.path)
+    else:
+        yield from _read_csv(info)
+
+
+def _read_csv(info: FileInfo) -> Iterator[RawRow]:
+    text = info.path.read_text(encoding=info.encoding)
+    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=";")]
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise FileRejected("the file has no rows")
+    header = [_key(h) for h in rows[0]]
+    if header[:2] != ["avsnitt", "matt"]:
+        raise FileRejected(f"the header must start with Avsnitt;Matt (found: {rows[0][:2]})", 1)
+    yield from _rows_from_table(None, rows, lambda t: (t[0], t[1]), 1)
+
+
+def _read_xlsx(path: Path) -> Iterator[RawRow]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a corrupt workbook is a file-level problem
+        raise FileRejected(f"not a readable XLSX workbook ({exc})") from exc
+    try:
+        for sheet in workbook.worksheets:
+            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            start = next((i for i, r in enumerate(rows) if _month_columns(
+                [_text(v) for v in r])), None)
+            if start is None:
+                continue
+            title = sheet.title
+            yield from _rows_from_table(title, rows[start:], lambda t, s=title: (s, t[0]),
+                                        start + 1)
+    finally:
+        workbook.close()
+
+
+VOLUME_SCHEMA = pa.schema([
+    ("sheet", pa.string()), ("row_number", pa.int64()), ("column_name", pa.string()),
+    ("ar", pa.int32()), ("manad", pa.int32()), ("avsnitt", pa.string()),
+    ("matt_levererat", pa.string()), ("matt_id", pa.string()), ("ratt_text", pa.string()),
+    ("varde", pa.float64()), ("andel", pa.float64()), ("kapacitet", pa.float64()),
+])
+
+
+def load_volume_file(
+    con: duckdb.DuckDBPyConnection, path: Path, archive_dir: Path, catalogue: Catalogue
+) -> FileLoad:
+    try:
+        info = inspect_file(path, text=path.suffix.lower() != ".xlsx")
+    except FileRejected as exc:
+        info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
+        return reject_file(con, VOLUMES, info, archive_dir, exc)
+    if seen := already_loaded(con, info.sha256):
+        return seen
+    try:
+        year_match = YEAR_IN_NAME.search(path.name)
+        if not year_match:
+            raise FileRejected("the file name must hold the year (verksamhetsmatt_2019.csv)")
+        year = int(year_match.group(1))
+        cells, rejects = _cells(read_volume_rows(info), year, catalogue, path.name)
+    except FileRejected as exc:
+        return reject_file(con, VOLUMES, info, archive_dir, exc)
+    archived = archive_file(info, VOLUMES, archive_dir)
+    con.register("incoming_cells", pa.Table.from_pylist(cells, schema=VOLUME_SCHEMA))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # A correction is a value that was delivered before and now reads differently.
+        con.execute("""
+            INSERT INTO ops.volume_changes
+            SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat, old.matt_id,
+                   old.ratt_text, new.ratt_text, old.file_sha256, ?, now()
+            FROM raw.volume_cells old
+            JOIN incoming_cells new USING (ar, manad, avsnitt, matt_levererat)
+            WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''
+              AND old.ratt_text IS DISTINCT FROM new.ratt_text""", [info.sha256, year])
+        con.execute("DELETE FROM raw.volume_cells WHERE ar = ?", [year])
+        con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
+                    [info.sha256])
+        for sheet, row_number, column, raw, reason in rejects:
+            con.execute("INSERT INTO ops.rejects VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
+                        [info.sha256, path.name, VOLUMES.name, row_number,
+                         f"{sheet + '!' if sheet else ''}{column}: {raw}", reason])
+        outcome = "loaded_with_rejects" if rejects else "loaded"
+        message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
+        log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
+                 sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("incoming_cells")
+    return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
+
+
+def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue, file_name: str):
+    cells: list[dict] = []
+    rejects: list[tuple] = []
+    for row in rows:
+        section = catalogue.section(row.section)
+        measure_id = catalogue.measure_id(section, row.measure)
+        for month, column, raw in row.cells:
+            try:
+                parsed = parse_cell(raw)
+            except CellError as exc:
+                rejects.append((row.sheet, row.row_number, column, raw,
+                                f"{row.measure} ({section}), {column}: {exc}"))
+                continue
+            cells.append({
+                "sheet": row.sheet, "row_number": row.row_number, "column_name": column,
+                "ar": year, "manad": month, "avsnitt": section,
+                "matt_levererat": row.measure, "matt_id": measure_id,
+                "ratt_text": raw or None,
+                "varde": parsed.varde if parsed else None,
+                "andel": parsed.andel if parsed else None,
+                "kapacitet": parsed.kapacitet if parsed else None,
+            })
+    return cells, rejects
+
+
+def unknown_measures(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Delivered measure names the catalogue does not know, as 'section: name'."""
+    return [f"{a}: {m}" for a, m in con.execute(
+        """SELECT DISTINCT avsnitt, matt_levererat FROM raw.volume_cells
+           WHERE matt_id IS NULL ORDER BY 1, 2""").fetchall()]

@@ -1,0 +1,111 @@
+"""Sample volume files (verksamhetsmått) for 2018 and 2019, as CSV and as XLSX.
+
+2019 January–March are the values printed in the March 2019 report (a copy of the reference
+table ships beside this module). 2018 is sample data derived from them, deterministically, so
+that the same-month-previous-year comparison has something to compare with. The XLSX files
+keep the layout quirks of the documents the parser must survive: section sheets spelled
+"Relationsvård" and "Hästsken", a measure name broken over two rows ("Försöks-" /
+"lägenheter"), value-less headings ("Andel egna familjehem:") above their measures, and "Sept".
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from datetime import datetime
+from pathlib import Path
+
+REFERENCE = Path(__file__).with_name("verksamhetsmatt_2019_jan_mar.csv")
+CSV_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Maj", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dec")
+XLSX_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Maj", "Jun", "Jul", "Aug", "Sept", "Okt", "Nov", "Dec")
+SHEET_NAMES = {"Relationsvåld": "Relationsvård", "Hästskon": "Hästsken"}
+SPLIT_NAMES = {"Försökslägenheter": ("Försöks-", "lägenheter")}
+
+
+def reference_2019() -> list[tuple[str, str, list[str]]]:
+    with REFERENCE.open(encoding="utf-8", newline="") as fh:
+        return [(r["avsnitt"], r["matt"], [r["jan"], r["feb"], r["mar"]])
+                for r in csv.DictReader(fh, delimiter=";")]
+
+
+def _vary(cell: str, rng: random.Random) -> str:
+    """A plausible value of the same form as `cell`, for the sample's 2018."""
+    def scaled(text: str, low: float = 0.7, high: float = 1.1) -> float:
+        return float(text.replace(",", ".")) * rng.uniform(low, high)
+
+    if m := re.fullmatch(r"(\d+)% \((\d+) st\)", cell):
+        return f"{min(100, round(scaled(m[1], 0.85, 1.15)))}% ({max(1, round(scaled(m[2])))} st)"
+    if m := re.fullmatch(r"(\d+)%", cell):
+        return f"{min(100, round(scaled(m[1], 0.85, 1.1)))}%"
+    if m := re.fullmatch(r"([\d,]+)/(\d+)", cell):
+        return f"{scaled(m[1]):.1f}".replace(".", ",") + f"/{m[2]}"
+    if cell:
+        return str(round(scaled(cell)))
+    return ""
+
+
+def sample_rows(year: int, seed: int = 18) -> list[tuple[str, str, list[str]]]:
+    rows = reference_2019()
+    if year == 2019:
+        return [(a, m, cells + [""] * 9) for a, m, cells in rows]
+    rng = random.Random(seed)
+    out = []
+    for section, measure, cells in rows:
+        base = next((c for c in cells if c), "")
+        out.append((section, measure, [_vary(base, rng) for _ in range(12)]))
+    return out
+
+
+def write_csv(path: Path, rows: list[tuple[str, str, list[str]]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, delimiter=";", lineterminator="\n")
+        writer.writerow(["Avsnitt", "Matt", *CSV_MONTHS])
+        for section, measure, cells in rows:
+            writer.writerow([section, measure, *cells])
+
+
+def write_xlsx(path: Path, rows: list[tuple[str, str, list[str]]]) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    sheets: dict[str, object] = {}
+    headings: dict[str, str] = {}
+    for section, measure, cells in rows:
+        title = SHEET_NAMES.get(section, section)
+        if title not in sheets:
+            sheet = workbook.create_sheet(title)
+            sheet.append([title, *XLSX_MONTHS])
+            sheets[title] = sheet
+        sheet = sheets[title]
+        values = [_xlsx_value(c) for c in cells]
+        if ": " in measure:  # "Andel egna familjehem: Barn 0-12 år" is printed in two levels
+            heading, measure = measure.split(": ", 1)
+            if headings.get(title) != heading:
+                sheet.append([heading + ":"])
+                headings[title] = heading
+        if measure in SPLIT_NAMES:
+            first, second = SPLIT_NAMES[measure]
+            sheet.append([first, *values])
+            sheet.append([second])
+        else:
+            sheet.append([measure, *values])
+    fixed = datetime(2019, 4, 5, 8, 0, 0)
+    workbook.properties.created = workbook.properties.modified = fixed
+    workbook.save(path)
+
+
+def _xlsx_value(cell: str) -> object:
+    """Plain numbers are numbers in Excel; everything else is the text as typed."""
+    return int(cell) if cell.isdigit() else (cell or None)
+
+
+def generate_volume_files(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "verksamhetsmatt_2018.xlsx", folder / "verksamhetsmatt_2019.csv",
+             folder / "verksamhetsmatt_2019.xlsx"]
+    write_xlsx(paths[0], sample_rows(2018))
+    write_csv(paths[1], sample_rows(2019))
+    write_xlsx(paths[2], sample_rows(2019))
+    return paths
