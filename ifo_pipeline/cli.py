@@ -46,7 +46,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.publish import connect_published
-    from ifo_pipeline.reporting.report import render_result_report, render_volume_table
+    from ifo_pipeline.reporting.report import (
+        render_flags,
+        render_result_report,
+        render_volume_table,
+    )
 
     year, month = (int(part) for part in args.month.split("-"))
     path = settings.published_path
@@ -56,6 +60,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     with closing(connect_published(path)) as con:
         try:
             print(render_result_report(con, year, month))
+            print(render_flags(con, year, month))
+            print()
             print(render_volume_table(con, year, month))
         except LookupError as exc:
             print(f"Nothing to report: {exc}.", file=sys.stderr)

@@ -19,6 +19,8 @@ EXPECTED_ASSETS = {
     "staging/stg_volumes__cells", "staging/stg_catalogue__measures",
     "intermediate/int_report_lines__month_net_cost",
     "marts/verksamhetsmatt", "marts/verksamhetsmatt_period", "marts/kostnad_per_placering",
+    "intermediate/int_report_rows__monthly", "marts/budgetavvikelse", "marts/prognossakerhet",
+    "marts/kostnadsdrivare",
     "staging/stg_ledger__lines", "staging/stg_budget__allocations",
     "staging/stg_forecasts__forecasts", "staging/stg_config__report_structure",
     "staging/stg_config__reports",

@@ -158,10 +158,12 @@ def test_the_marts_contract_is_met(demo, shared_dir):
                           str(settings.warehouse_path)], capture_output=True, text=True)
     assert "marts.resultatrapport: ok" in out.stdout, out.stdout + out.stderr
     assert "marts.verksamhetsmatt: ok" in out.stdout, out.stdout + out.stderr
+    assert "marts.budgetavvikelse: ok" in out.stdout, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("table", ["resultatrapport", "rapporter", "verksamhetsmatt",
-                                   "verksamhetsmatt_period", "kostnad_per_placering"])
+                                   "verksamhetsmatt_period", "kostnad_per_placering",
+                                   "budgetavvikelse", "prognossakerhet", "kostnadsdrivare"])
 def test_every_mart_column_is_documented(demo, table):
     settings, _ = demo
     with closing(connect_published(settings.published_path)) as con:

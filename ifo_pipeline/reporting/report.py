@@ -45,6 +45,28 @@ def render_result_report(con: duckdb.DuckDBPyConnection, year: int, month: int) 
     return "\n\n".join(blocks) + "\n\n* total row\n"
 
 
+def render_flags(con: duckdb.DuckDBPyConnection, year: int, month: int) -> str:
+    """The lines marts.budgetavvikelse flags, with the reference forecasts beside the forecast."""
+    rows = con.execute(
+        """SELECT rapport, rapportrad, arsprognos, prognos_linjar, prognos_budgetkvot,
+                  prognos_fg_ar_profil, flaggorsak
+           FROM marts.budgetavvikelse WHERE ar = ? AND manad = ? AND flagga AND radtyp = 'rad'
+           ORDER BY rapport, ordning""", [year, month]).fetchall()
+    if not rows:
+        return "Budgetavvikelse: no line flagged."
+    header = ["Flaggade rader", "Årsprognos", "Linjär", "Budgetkvot", "Fg. års profil"]
+    table = [[f"{rapport} {rad}", *(format_tkr(_round_tkr(v)) for v in values)]
+             for rapport, rad, *values, _ in rows]
+    reasons = "\n".join(f"  {rapport} {rad}: {reason}" for rapport, rad, *_, reason in rows)
+    return _table("Budgetavvikelse (tkr)", header, table) + "\n" + reasons
+
+
+def _round_tkr(value: Decimal | None) -> int | None:
+    if value is None:
+        return None
+    return int((value / 1000).to_integral_value(rounding="ROUND_HALF_UP"))
+
+
 def render_volume_table(con: duckdb.DuckDBPyConnection, year: int, month: int) -> str:
     """The month's verksamhetsmått per section, with the same month of the previous year."""
     rows = con.execute(

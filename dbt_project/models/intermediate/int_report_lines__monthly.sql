@@ -1,7 +1,8 @@
 -- Every line of every report, for every month with ledger data: year-to-date outcome and
 -- allocation, full-year allocation, this month's and last month's forecast, and last year's
 -- full-year result restated in this year's structure (last year's figures of the units that
--- map to the line this year).
+-- map to the line this year), and last year's nettokostnad to date and for the full year, in
+-- the same restatement, for the cost-profile forecast.
 with report_months as (
     select distinct fiscal_year, fiscal_month as report_month
     from {{ ref('stg_ledger__lines') }}
@@ -72,6 +73,23 @@ prior_year_by_line as (
     group by ul.fiscal_year, ul.report_code, ul.line_label
 ),
 
+prior_year_cost_by_line as (
+    select
+        rm.fiscal_year,
+        rm.report_month,
+        ul.report_code,
+        ul.line_label,
+        sum(case when f.fiscal_month <= rm.report_month then f.net_cost end)
+            as prior_year_net_cost_ytd,
+        sum(f.net_cost) as prior_year_net_cost_full_year
+    from report_months as rm
+    inner join unit_lines as ul on ul.fiscal_year = rm.fiscal_year
+    inner join finance as f
+        on f.fiscal_year = rm.fiscal_year - 1
+        and f.responsibility_unit = ul.responsibility_unit
+    group by rm.fiscal_year, rm.report_month, ul.report_code, ul.line_label
+),
+
 years_with_prior_ledger as (
     select distinct fiscal_year + 1 as fiscal_year from report_months
 )
@@ -90,7 +108,9 @@ select
     lm.previous_forecast_result,
     -- NULL when there is no prior-year ledger at all; 0 for a line with nothing booked then.
     case when py.fiscal_year is not null then coalesce(lp.prior_year_result, 0) end
-        as prior_year_result
+        as prior_year_result,
+    pc.prior_year_net_cost_ytd,
+    pc.prior_year_net_cost_full_year
 from report_months as rm
 inner join {{ ref('int_report_lines__by_year') }} as l
     on l.fiscal_year = rm.fiscal_year
@@ -103,5 +123,10 @@ left join prior_year_by_line as lp
     on lp.fiscal_year = rm.fiscal_year
     and lp.report_code = l.report_code
     and lp.line_label = l.line_label
+left join prior_year_cost_by_line as pc
+    on pc.fiscal_year = rm.fiscal_year
+    and pc.report_month = rm.report_month
+    and pc.report_code = l.report_code
+    and pc.line_label = l.line_label
 left join years_with_prior_ledger as py
     on py.fiscal_year = rm.fiscal_year

@@ -1,108 +1,11 @@
 -- The result table of the monthly report, every line, subtotal and total, every month.
-with lines as (
-    select * from {{ ref('int_report_lines__monthly') }}
-),
-
-reports as (
-    select * from {{ ref('int_reports__by_year') }}
-),
-
-own_lines as (
-    select
-        fiscal_year, report_month, report_code, line_label, is_special_item, line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result
-    from lines
-),
-
--- A child report's total appears in each report above it as one line, titled as the child.
-child_report_lines as (
-    select
-        l.fiscal_year,
-        l.report_month,
-        r.ancestor_parent_code as report_code,
-        r.ancestor_title as line_label,
-        false as is_special_item,
-        r.ancestor_order_in_parent as line_order,
-        sum(l.allocation_ytd) as allocation_ytd,
-        sum(l.net_cost_ytd) as net_cost_ytd,
-        sum(l.allocation_full_year) as allocation_full_year,
-        sum(l.forecast_result) as forecast_result,
-        sum(l.previous_forecast_result) as previous_forecast_result,
-        sum(l.prior_year_result) as prior_year_result
-    from lines as l
-    inner join reports as r
-        on r.fiscal_year = l.fiscal_year
-        and r.descendant_code = l.report_code
-    where r.ancestor_parent_code is not null
-    group by
-        l.fiscal_year, l.report_month, r.ancestor_parent_code, r.ancestor_title,
-        r.ancestor_order_in_parent
-),
-
-ordinary_rows as (
-    select * from own_lines
-    union all
-    select * from child_report_lines
-),
-
-report_labels as (
-    select fiscal_year, ancestor_code as report_code, ancestor_total_label as total_label,
-        ancestor_subtotal_label as subtotal_label
-    from reports
-    where ancestor_code = descendant_code
-),
-
-totals as (
-    select
-        o.fiscal_year,
-        o.report_month,
-        o.report_code,
-        t.kind,
-        case when t.kind = 'summa' then lab.total_label else lab.subtotal_label end as line_label,
-        sum(o.allocation_ytd) as allocation_ytd,
-        sum(o.net_cost_ytd) as net_cost_ytd,
-        sum(o.allocation_full_year) as allocation_full_year,
-        sum(o.forecast_result) as forecast_result,
-        sum(o.previous_forecast_result) as previous_forecast_result,
-        sum(o.prior_year_result) as prior_year_result
-    from ordinary_rows as o
-    inner join report_labels as lab
-        on lab.fiscal_year = o.fiscal_year and lab.report_code = o.report_code
-    -- summa: every line; delsumma (only where the report prints one): all but särskilda.
-    inner join (select 'summa' as kind union all select 'delsumma' as kind) as t
-        on t.kind = 'summa'
-        or (lab.subtotal_label is not null and not o.is_special_item)
-    group by o.fiscal_year, o.report_month, o.report_code, t.kind, lab.total_label,
-        lab.subtotal_label
-),
-
-all_rows as (
-    select
-        fiscal_year, report_month, report_code, line_label, 'rad' as row_type,
-        case when is_special_item then 3 else 1 end as print_block, line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result
-    from ordinary_rows
-    union all
-    select
-        fiscal_year, report_month, report_code, line_label, kind as row_type,
-        case when kind = 'delsumma' then 2 else 4 end as print_block, 0 as line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result
-    from totals
-)
-
 select
     fiscal_year as ar,
     report_month as manad,
     report_code as rapport,
     line_label as rapportrad,
     row_type as radtyp,
-    cast(row_number() over (
-        partition by fiscal_year, report_month, report_code
-        order by print_block, line_order, line_label
-    ) as integer) as ordning,
+    print_order as ordning,
     cast(allocation_ytd as decimal(18, 2)) as kommunbidrag_ack,
     cast(net_cost_ytd as decimal(18, 2)) as nettokostnad_ack,
     cast(coalesce(allocation_ytd, 0) + coalesce(net_cost_ytd, 0) as decimal(18, 2))
@@ -112,4 +15,4 @@ select
     cast(forecast_result - previous_forecast_result as decimal(18, 2))
         as forandring_mot_fg_prognos,
     cast(prior_year_result as decimal(18, 2)) as helar_fg_ar
-from all_rows
+from {{ ref('int_report_rows__monthly') }}
