@@ -27,13 +27,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.runner import run_pipeline
 
     if args.verbose:
-        outcome = run_pipeline(settings, log_level="DEBUG")
+        outcome = run_pipeline(settings, log_level="DEBUG", offline=args.offline)
     else:
         # dbt's own output (dagster-dbt writes it to stdout) goes to a log file, not the terminal.
         log_path = settings.warehouse_dir / "logs" / "last_run.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
-            outcome = run_pipeline(settings)
+            outcome = run_pipeline(settings, offline=args.offline)
         print(f"dbt output: {log_path}")
     for line in outcome.notes:
         print(line)
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="ledger rows per unit and month (default 60)")
     run = sub.add_parser("run", help="materialise every asset from what has landed")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
+    run.add_argument("--offline", action="store_true",
+                     help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed")
     report = sub.add_parser("report", help="print a month's result tables")
     report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
     args = parser.parse_args(argv)

@@ -24,20 +24,32 @@ class RunOutcome:
 
 
 def run_pipeline(
-    settings: Settings, instance: dg.DagsterInstance | None = None, log_level: str = "WARNING"
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
+    offline: bool = False,
+    run_config: dict | None = None,
 ) -> RunOutcome:
+    """Run the nightly job. `offline` leaves out the Kolada fetch and parses what has landed."""
     from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
+    from ifo_pipeline.defs.kolada import FETCH_KEY
 
     notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
              for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
-    job = build_definitions(settings, parse_dbt=True).resolve_job_def(NIGHTLY_JOB)
+    defs = build_definitions(settings, parse_dbt=True)
+    job = defs.resolve_job_def(NIGHTLY_JOB)
+    selection = None
+    if offline:
+        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k != FETCH_KEY]
     if instance is None:
         instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
                     else dg.DagsterInstance.ephemeral())
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        asset_selection=selection,
+        run_config={**(run_config or {}),
+                    "loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     problems, warnings = [], []
     for evaluation in result.get_asset_check_evaluations():
@@ -70,6 +82,8 @@ def _error_summary(error) -> str:
     """The informative part of a step's error: dbt's own errors when dbt failed."""
     if error is None:
         return "failed"
+    while error.cause is not None:  # the user code's own exception, not Dagster's wrapper
+        error = error.cause
     text = error.message.strip()
     if "Errors parsed from dbt logs:" in text:
         text = text.split("Errors parsed from dbt logs:", 1)[1]

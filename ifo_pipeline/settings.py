@@ -12,6 +12,8 @@ from pathlib import Path
 
 WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
 LANDING_DIR_ENV = "IFO_LANDING_DIR"
+KOLADA_BASE_URL_ENV = "KOLADA_BASE_URL"
+DEFAULT_KOLADA_BASE_URL = "https://api.kolada.se/v3"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -21,13 +23,15 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 class Settings:
     warehouse_dir: Path
     landing_dir: Path
+    kolada_base_url: str = DEFAULT_KOLADA_BASE_URL
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         warehouse_dir = Path(env.get(WAREHOUSE_DIR_ENV) or "warehouse").resolve()
         landing_dir = Path(env.get(LANDING_DIR_ENV) or warehouse_dir / "landing").resolve()
-        return cls(warehouse_dir=warehouse_dir, landing_dir=landing_dir)
+        return cls(warehouse_dir=warehouse_dir, landing_dir=landing_dir,
+                   kolada_base_url=env.get(KOLADA_BASE_URL_ENV) or DEFAULT_KOLADA_BASE_URL)
 
     @property
     def warehouse_path(self) -> Path:

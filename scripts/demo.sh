@@ -7,5 +7,5 @@ scripts/setup.sh
 export IFO_WAREHOUSE_DIR=${IFO_WAREHOUSE_DIR:-$PWD/warehouse}
 export DAGSTER_HOME=${DAGSTER_HOME:-$PWD/warehouse/dagster_home}
 .venv/bin/ifo sample
-.venv/bin/ifo run
+.venv/bin/ifo run --offline
 .venv/bin/ifo report --month 2019-03

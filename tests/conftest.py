@@ -41,7 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, RunOutcome
     root = tmp_path_factory.mktemp("demo")
     settings = Settings(warehouse_dir=root / "warehouse", landing_dir=root / "landing")
     generate_sample(settings.landing_dir)
-    outcome = run_pipeline(settings)
+    outcome = run_pipeline(settings, offline=True)
     assert outcome.success, outcome.failure_message
     return settings, outcome
 

@@ -21,6 +21,12 @@ EXPECTED_ASSETS = {
     "marts/verksamhetsmatt", "marts/verksamhetsmatt_period", "marts/kostnad_per_placering",
     "intermediate/int_report_rows__monthly", "marts/budgetavvikelse", "marts/prognossakerhet",
     "marts/kostnadsdrivare",
+    "kolada/landed_responses", "raw/kolada_values",
+    "staging/stg_kolada__values", "staging/stg_kolada__municipalities",
+    "staging/stg_kolada__group_members", "staging/stg_kolada__kpis", "staging/stg_kolada__config",
+    "intermediate/int_kolada__comparison_set",
+    "intermediate/int_kolada__values_by_municipality_year",
+    "marts/nettokostnadsavvikelse", "marts/nettokostnadsavvikelse_prognos",
     "staging/stg_ledger__lines", "staging/stg_budget__allocations",
     "staging/stg_forecasts__forecasts", "staging/stg_config__report_structure",
     "staging/stg_config__reports",
@@ -42,7 +48,9 @@ def test_the_graph_runs_from_ingest_through_dbt_to_publishing(settings):
     publish_parents = graph.get(dg.AssetKey(["published", "marts_duckdb"])).parent_keys
     assert dg.AssetKey(["marts", "resultatrapport"]) in publish_parents
     assert {k.path[0] for k in graph.get_all_asset_keys()
-            if graph.get(k).group_name == "ingest"} == {"raw"}
+            if graph.get(k).group_name == "ingest"} == {"raw", "kolada"}
+    assert dg.AssetKey(["kolada", "landed_responses"]) in graph.get(
+        dg.AssetKey(["raw", "kolada_values"])).parent_keys
 
 
 def test_validation_and_dbt_tests_are_asset_checks(settings):

@@ -31,7 +31,7 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     (tmp_path / "dagster_home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
     generate_sample(settings.landing_dir, rows_per_unit_month=10)
-    good = run_pipeline(settings, instance=instance)
+    good = run_pipeline(settings, instance=instance, offline=True)
     assert good.success, good.failure_message
     assert instance.get_run_by_id(good.run_id).is_success  # visible in the UI's run history
     published = sha(settings.published_path)
@@ -42,7 +42,7 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     (ledger / "huvudbok_201903_fix.csv").write_bytes(
         LEDGER_HEADER.encode() + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode()
         + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode("cp1252"))
-    bad = run_pipeline(settings, instance=instance)
+    bad = run_pipeline(settings, instance=instance, offline=True)
     assert not bad.success
     assert "huvudbok_201903_fix.csv, line 3" in bad.failure_message
     assert "mixes encodings" in bad.failure_message
@@ -55,7 +55,7 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     body = reexport.rstrip("\n").rsplit("\n", 1)[0]  # without the control total
     write_text(ledger / "huvudbok_2019_ack_201903_v2.csv",
                body + "\n201903;7777;4630;569;;;;1 000,00;;;\n")
-    unmapped = run_pipeline(settings, instance=instance)
+    unmapped = run_pipeline(settings, instance=instance, offline=True)
     assert not unmapped.success
     assert "Ansvar 7777 has data in 2019 but no report line" in unmapped.failure_message
     assert sha(settings.published_path) == published
@@ -64,7 +64,7 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     structure = settings.landing_dir / "config" / "rapportstruktur.csv"
     write_text(structure, structure.read_text(encoding="utf-8")
                + "2019;;7777;IFO;Gemensamt/Administration;0;1\n")
-    fixed = run_pipeline(settings, instance=instance)
+    fixed = run_pipeline(settings, instance=instance, offline=True)
     assert fixed.success, fixed.failure_message
     assert march_nettokostnad(settings) == before - 1000
 
@@ -74,7 +74,7 @@ def test_a_bad_row_warns_but_the_run_publishes(settings, capsys):
     write_text(settings.landing_dir / "ledger" / "huvudbok_201903_b.csv",
                LEDGER_HEADER + "201903;5100;4630;569;;;;12 5OO,00;;;\n"
                "201903;5100;4630;569;;;;2,00;;;\n")
-    outcome = run_pipeline(settings)
+    outcome = run_pipeline(settings, offline=True)
     assert outcome.success, outcome.failure_message
     assert any("1 row(s) rejected" in note for note in outcome.notes)
 

@@ -159,11 +159,14 @@ def test_the_marts_contract_is_met(demo, shared_dir):
     assert "marts.resultatrapport: ok" in out.stdout, out.stdout + out.stderr
     assert "marts.verksamhetsmatt: ok" in out.stdout, out.stdout + out.stderr
     assert "marts.budgetavvikelse: ok" in out.stdout, out.stdout + out.stderr
+    assert "marts.nettokostnadsavvikelse: ok" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0
 
 
 @pytest.mark.parametrize("table", ["resultatrapport", "rapporter", "verksamhetsmatt",
                                    "verksamhetsmatt_period", "kostnad_per_placering",
-                                   "budgetavvikelse", "prognossakerhet", "kostnadsdrivare"])
+                                   "budgetavvikelse", "prognossakerhet", "kostnadsdrivare",
+                                   "nettokostnadsavvikelse", "nettokostnadsavvikelse_prognos"])
 def test_every_mart_column_is_documented(demo, table):
     settings, _ = demo
     with closing(connect_published(settings.published_path)) as con:

@@ -18,6 +18,7 @@ from ifo_pipeline.defs.ingest import (
     every_unit_maps_to_one_report_line,
     measures_known,
 )
+from ifo_pipeline.defs.kolada import KOLADA_ASSETS
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
@@ -62,7 +63,7 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, dbt_models, publish],
+        assets=[*INGEST_ASSETS, *KOLADA_ASSETS, dbt_models, publish],
         asset_checks=[every_unit_maps_to_one_report_line, measures_known,
                       resultatrapport_schema_valid],
         jobs=[dg.define_asset_job(
@@ -70,7 +71,8 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
             description="Load whatever has landed, rebuild the marts, publish them.")],
         resources={
             "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
-                                           landing_dir=str(settings.landing_dir)),
+                                           landing_dir=str(settings.landing_dir),
+                                           kolada_base_url=settings.kolada_base_url),
             "dbt": DbtCliResource(project_dir=project),
         },
         # DuckDB takes one writer per file: every step in one process, one after another.

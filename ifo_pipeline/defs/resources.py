@@ -14,7 +14,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     warehouse_dir: str
     landing_dir: str
+    kolada_base_url: str
 
     @property
     def settings(self) -> Settings:
-        return Settings(warehouse_dir=Path(self.warehouse_dir), landing_dir=Path(self.landing_dir))
+        return Settings(warehouse_dir=Path(self.warehouse_dir), landing_dir=Path(self.landing_dir),
+                        kolada_base_url=self.kolada_base_url)

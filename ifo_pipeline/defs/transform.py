@@ -7,7 +7,13 @@ from contextlib import closing
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from ifo_pipeline.defs.ingest import _markdown_table
 from ifo_pipeline.defs.resources import WarehouseResource
@@ -34,7 +40,9 @@ class IfoDbtTranslator(DagsterDbtTranslator):
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     @dbt_assets(manifest=project.manifest_path, project=project,
-                dagster_dbt_translator=IfoDbtTranslator())
+                # The Kolada tables are several dbt sources of one ingest asset.
+                dagster_dbt_translator=IfoDbtTranslator(DagsterDbtTranslatorSettings(
+                    enable_duplicate_source_asset_keys=True)))
     def ifo_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 

@@ -88,6 +88,38 @@ CREATE TABLE IF NOT EXISTS raw.volume_cells (
     kapacitet DOUBLE
 );
 
+CREATE TABLE IF NOT EXISTS raw.kolada_values (
+    fetch_name VARCHAR NOT NULL,
+    kpi VARCHAR NOT NULL,
+    municipality VARCHAR NOT NULL,
+    period INTEGER NOT NULL,
+    gender VARCHAR NOT NULL,
+    value DOUBLE,
+    count BIGINT,
+    status VARCHAR,
+    isdeleted BOOLEAN,
+    source_file VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.kolada_municipalities (
+    id VARCHAR NOT NULL, title VARCHAR NOT NULL, type VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS raw.kolada_group_members (
+    group_id VARCHAR NOT NULL, group_title VARCHAR NOT NULL,
+    member_id VARCHAR NOT NULL, member_title VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS raw.kolada_kpis (
+    id VARCHAR NOT NULL, title VARCHAR NOT NULL, publ_period VARCHAR,
+    prel_publication_date VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS raw.kolada_config (
+    setting VARCHAR NOT NULL,  -- home_municipality | comparison_group | country | year
+    value VARCHAR NOT NULL
+);
+
 CREATE SEQUENCE IF NOT EXISTS ops.load_sequence;
 
 CREATE TABLE IF NOT EXISTS ops.volume_changes (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from ifo_pipeline.sample.organisation import KOLUMNMAPPNING, RAPPORTER, RAPPORTSTRUKTUR, UNITS
 from ifo_pipeline.sample.volumes import generate_volume_files
+
+KOLADA_SNAPSHOT = Path(__file__).with_name("kolada_snapshot")
 
 COST_ACCOUNTS = ("4610", "4630", "4640", "4710", "5011", "5061", "5411", "6110", "6410", "7010")
 REVENUE_ACCOUNTS = ("3410", "3510", "3710", "3910")
@@ -237,6 +240,10 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
                  q1[201901] + q1[201902] + q1[201903], LEDGER_HEADER, "utf-8", "\n", " ", "\u2212")
     written += sorted(ledger.glob("huvudbok_*.csv"))
     written += generate_volume_files(landing_dir / "verksamhetsmatt")
+    # The landed Kolada snapshot, as a nightly fetch would have left it (see the snapshot's
+    # manifest: real metadata, sample values).
+    snapshot = landing_dir / "kolada" / "fetch_20200915T020000Z"
+    shutil.copytree(KOLADA_SNAPSHOT, snapshot, dirs_exist_ok=True)
     # Landing order is file age: make it the order the files were written in, to the second.
     base = 1_553_990_400  # 2019-03-31
     for i, path in enumerate(written):

@@ -139,6 +139,18 @@ VOLUME_CELLS = pa.DataFrameSchema(
     name="raw.volume_cells",
 )
 
+KOLADA_VALUES = pa.DataFrameSchema(
+    {
+        "kpi": pa.Column(pl.Utf8, pa.Check.str_matches(r"^[A-Z][0-9]{5}$", error="a KPI id")),
+        "municipality": pa.Column(pl.Utf8, pa.Check.str_matches(
+            r"^([0-9]{4}|G[0-9]+)$", error="a municipality id (4 digits) or a group (G...)")),
+        "period": pa.Column(pl.Int32, pa.Check.in_range(1990, 2099)),
+        "gender": pa.Column(pl.Utf8, pa.Check.isin(["T", "K", "M"])),
+        "value": pa.Column(pl.Float64, nullable=True),
+    },
+    name="raw.kolada_values",
+)
+
 RESULTATRAPPORT = pa.DataFrameSchema(
     {
         "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
@@ -161,7 +173,7 @@ RESULTATRAPPORT = pa.DataFrameSchema(
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     s.name: s for s in (LEDGER_LINES, BUDGET_LINES, FORECAST_LINES, REPORT_STRUCTURE, REPORTS,
-                        VOLUME_CELLS, RESULTATRAPPORT)
+                        VOLUME_CELLS, KOLADA_VALUES, RESULTATRAPPORT)
 }
 
 

@@ -1,0 +1,2 @@
+select setting, value as setting_value
+from {{ source('raw', 'kolada_config') }}

@@ -1,0 +1,245 @@
+"""A Kolada API v3 client on requests. Plain Python: no Dagster here.
+
+- Path-form URLs (`/data/kpi/{ids}/municipality/{ids}/year/{years}`): the query-string form
+  silently returns nothing on a misspelt parameter. At most 25 ids per segment, `per_page=5000`.
+- Paging follows `next_url` to the end (never trusting `count`), and refuses a loop.
+- Every call has a timeout; 429, 5xx, connection errors, timeouts and truncated bodies are
+  retried with exponential backoff and jitter, honouring `Retry-After`.
+- A bounded number of requests is in flight at once (segments fetched in parallel).
+- Every response is validated (pydantic, extra fields forbidden), so a renamed field fails
+  loudly instead of producing empty data. A final failure names the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import product
+from typing import Literal
+
+import requests
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+DEFAULT_BASE_URL = "https://api.kolada.se/v3"
+IDS_PER_SEGMENT = 25
+PER_PAGE = 5000
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class KoladaError(RuntimeError):
+    """The API could not be read; the message names the URL and why."""
+
+    def __init__(self, url: str, reason: str):
+        self.url = url
+        super().__init__(f"Kolada request failed: {url}: {reason}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Value(_Strict):
+    gender: Literal["T", "K", "M"]
+    count: int | None = None
+    status: str | None = None
+    value: float | None
+    isdeleted: bool
+
+
+class DataRow(_Strict):
+    kpi: str
+    municipality: str
+    period: int
+    values: list[Value]
+
+
+class Page(_Strict):
+    count: int | None = None
+    next_url: str | None = None
+    previous_url: str | None = None
+
+
+class DataPage(Page):
+    values: list[DataRow]
+
+
+class Municipality(_Strict):
+    id: str
+    title: str
+    type: str
+
+
+class MunicipalityPage(Page):
+    values: list[Municipality]
+
+
+class GroupMember(_Strict):
+    member_id: str
+    member_title: str
+
+
+class Group(_Strict):
+    id: str
+    title: str
+    members: list[GroupMember]
+
+
+class GroupPage(Page):
+    values: list[Group]
+
+
+class Kpi(BaseModel):
+    # The KPI catalogue carries many descriptive fields; the ones used are required.
+    model_config = ConfigDict(extra="allow")
+    id: str
+    title: str
+    publ_period: str | None = None
+    prel_publication_date: str | None = None
+
+
+class KpiPage(Page):
+    values: list[Kpi]
+
+
+PAGE_MODELS: dict[str, type[Page]] = {
+    "data": DataPage, "municipality": MunicipalityPage, "municipality_groups": GroupPage,
+    "kpi": KpiPage,
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    fetched_at: float
+    body: bytes  # exactly as received: it is landed before it is parsed
+    payload: dict
+
+
+def batches(ids: Sequence[str], size: int = IDS_PER_SEGMENT) -> list[str]:
+    """Comma-joined segments of at most `size` ids (more gives HTTP 422)."""
+    unique = list(dict.fromkeys(str(i) for i in ids))
+    return [",".join(unique[i:i + size]) for i in range(0, len(unique), size)]
+
+
+def data_urls(base_url: str, kpis: Sequence[str], municipalities: Sequence[str],
+              years: Sequence[int]) -> list[str]:
+    base = base_url.rstrip("/")
+    return [f"{base}/data/kpi/{k}/municipality/{m}/year/{y}?per_page={PER_PAGE}"
+            for k, m, y in product(batches(kpis), batches(municipalities),
+                                   batches([str(y) for y in years]))]
+
+
+def metadata_urls(base_url: str, kind: str, ids: Sequence[str]) -> list[str]:
+    base = base_url.rstrip("/")
+    return [f"{base}/{kind}/{segment}?per_page={PER_PAGE}" for segment in batches(ids)]
+
+
+class KoladaClient:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff_seconds: float = 1.0,
+        max_backoff_seconds: float = 60.0,
+        max_in_flight: int = 4,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.max_in_flight = max_in_flight
+        self.session = session or requests.Session()
+        self._sleep = sleep
+
+    # -- one request, with retries -------------------------------------------------------
+    def get(self, url: str, kind: str) -> Response:
+        model = PAGE_MODELS[kind]
+        last_reason = "no attempt made"
+        for attempt in range(1, self.max_attempts + 1):
+            retry_after: float | None = None
+            try:
+                reply = self.session.get(url, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if reply.status_code in RETRY_STATUS:
+                    last_reason = f"HTTP {reply.status_code}"
+                    retry_after = _retry_after(reply.headers.get("Retry-After"))
+                elif reply.status_code != 200:
+                    raise KoladaError(url, f"HTTP {reply.status_code}: {reply.text[:200]}")
+                else:
+                    try:
+                        payload = json.loads(reply.content)
+                    except ValueError as exc:  # a truncated or garbled body: try again
+                        last_reason = f"the body is not complete JSON ({exc})"
+                    else:
+                        try:
+                            model.model_validate(payload)
+                        except ValidationError as exc:
+                            raise KoladaError(url, "the response does not have the expected "
+                                                   f"shape (has the API changed?): {exc}") from exc
+                        return Response(url, time.time(), reply.content, payload)
+            if attempt < self.max_attempts:
+                self._sleep(self._delay(attempt, retry_after))
+        raise KoladaError(url, f"gave up after {self.max_attempts} attempts: {last_reason}")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff_seconds)
+        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # jitter: retries do not stampede
+
+    # -- paging ---------------------------------------------------------------------------
+    def pages(self, url: str, kind: str) -> list[Response]:
+        """Every page from `url`, following next_url until it is null or absent."""
+        seen: set[str] = set()
+        out = []
+        next_url: str | None = url
+        while next_url:
+            if next_url in seen:
+                raise KoladaError(next_url, "next_url points back to a page already read "
+                                            "(a paging loop)")
+            seen.add(next_url)
+            response = self.get(next_url, kind)
+            out.append(response)
+            next_url = response.payload.get("next_url")
+        return out
+
+    def fetch_all(self, urls: Sequence[str], kind: str) -> list[Response]:
+        """Every page of every URL, at most `max_in_flight` chains at a time, in URL order."""
+        with ThreadPoolExecutor(max_workers=self.max_in_flight) as pool:
+            chains = list(pool.map(lambda u: self.pages(u, kind), urls))
+        return [page for chain in chains for page in chain]
+
+    # -- the API ---------------------------------------------------------------------------
+    def data(self, kpis: Sequence[str], municipalities: Sequence[str],
+             years: Sequence[int]) -> list[Response]:
+        return self.fetch_all(data_urls(self.base_url, kpis, municipalities, years), "data")
+
+    def metadata(self, kind: str, ids: Sequence[str]) -> list[Response]:
+        return self.fetch_all(metadata_urls(self.base_url, kind, ids), kind)
+
+
+def _retry_after(header: str | None) -> float | None:
+    if header is None:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return None  # an HTTP date: fall back to the backoff
+
+
+def iter_data_rows(payload: dict) -> Iterator[dict]:
+    """Flat rows (kpi, municipality, period, gender, value, count, status, isdeleted)."""
+    for row in payload["values"]:
+        for value in row["values"]:
+            yield {"kpi": row["kpi"], "municipality": row["municipality"],
+                   "period": row["period"], **value}
