@@ -3,6 +3,7 @@
     ifo sample            write the demo's sample exports into the landing directory
     ifo run               load what has landed, rebuild and publish the marts (Dagster job)
     ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
+    ifo status            what loaded last, from which file, what failed and why, what is stale
 """
 
 from __future__ import annotations
@@ -69,6 +70,42 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import duckdb
+
+    from ifo_pipeline.operations import status_report
+    from ifo_pipeline.publish import connect_published
+
+    if not settings.warehouse_path.exists():
+        print(f"No warehouse at {settings.warehouse_path}: nothing has run yet.")
+        return 1
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        where = f"{settings.warehouse_path}"
+    except duckdb.IOException:  # a run holds the working warehouse: read the published copy
+        con = connect_published(settings.published_path)
+        where = f"{settings.published_path} (a run is in progress; last published state)"
+    with closing(con):
+        print(f"Warehouse: {where}")
+        print(status_report(con, datetime.now(ZoneInfo("Europe/Stockholm")).date(),
+                            settings.ledger_due_day))
+    if os.environ.get("DAGSTER_HOME"):
+        import dagster as dg
+
+        instance = dg.DagsterInstance.get()
+        print("Last runs (Dagster):")
+        for run in instance.get_runs(limit=5):
+            record = instance.get_run_record_by_id(run.run_id)
+            started = "-"
+            if record and record.start_time:
+                started = datetime.fromtimestamp(record.start_time).strftime("%Y-%m-%d %H:%M")
+            print(f"  {run.run_id[:8]}  {run.status.value:<9} {started}  {run.job_name}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ifo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
     run.add_argument("--offline", action="store_true",
                      help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed")
+    sub.add_parser("status", help="what loaded last, what failed and why, what is stale")
     report = sub.add_parser("report", help="print a month's result tables")
     report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
     args = parser.parse_args(argv)
     settings = Settings.from_env(dict(os.environ))
-    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report}[args.command]
+    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report,
+               "status": cmd_status}[args.command]
     return handler(args, settings)
 
 

@@ -14,6 +14,10 @@ WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
 LANDING_DIR_ENV = "IFO_LANDING_DIR"
 KOLADA_BASE_URL_ENV = "KOLADA_BASE_URL"
 DEFAULT_KOLADA_BASE_URL = "https://api.kolada.se/v3"
+NIGHTLY_CRON_ENV = "IFO_NIGHTLY_CRON"  # when the nightly run starts, Europe/Stockholm
+LEDGER_DUE_DAY_ENV = "IFO_LEDGER_DUE_DAY"  # last month's export is due by this day
+KOLADA_STEP_RETRIES_ENV = "IFO_KOLADA_STEP_RETRIES"
+KOLADA_RETRY_DELAY_ENV = "IFO_KOLADA_RETRY_DELAY_SECONDS"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -24,14 +28,27 @@ class Settings:
     warehouse_dir: Path
     landing_dir: Path
     kolada_base_url: str = DEFAULT_KOLADA_BASE_URL
+    nightly_cron: str = "0 2 * * *"
+    ledger_due_day: int = 10
+    # After the client's own retries, Dagster retries the whole Kolada fetch step this many
+    # times, waiting this long (doubling): an outage of the API often lasts minutes.
+    kolada_step_retries: int = 2
+    kolada_retry_delay_seconds: int = 600
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         warehouse_dir = Path(env.get(WAREHOUSE_DIR_ENV) or "warehouse").resolve()
         landing_dir = Path(env.get(LANDING_DIR_ENV) or warehouse_dir / "landing").resolve()
-        return cls(warehouse_dir=warehouse_dir, landing_dir=landing_dir,
-                   kolada_base_url=env.get(KOLADA_BASE_URL_ENV) or DEFAULT_KOLADA_BASE_URL)
+        return cls(
+            warehouse_dir=warehouse_dir,
+            landing_dir=landing_dir,
+            kolada_base_url=env.get(KOLADA_BASE_URL_ENV) or DEFAULT_KOLADA_BASE_URL,
+            nightly_cron=env.get(NIGHTLY_CRON_ENV) or "0 2 * * *",
+            ledger_due_day=int(env.get(LEDGER_DUE_DAY_ENV) or 10),
+            kolada_step_retries=int(env.get(KOLADA_STEP_RETRIES_ENV) or 2),
+            kolada_retry_delay_seconds=int(env.get(KOLADA_RETRY_DELAY_ENV) or 600),
+        )
 
     @property
     def warehouse_path(self) -> Path:

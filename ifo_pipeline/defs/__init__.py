@@ -18,7 +18,8 @@ from ifo_pipeline.defs.ingest import (
     every_unit_maps_to_one_report_line,
     measures_known,
 )
-from ifo_pipeline.defs.kolada import KOLADA_ASSETS
+from ifo_pipeline.defs.kolada import build_kolada_assets
+from ifo_pipeline.defs.operations import build_landing_sensor, build_schedule, ledger_fresh
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
@@ -62,13 +63,18 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     dbt_models = build_dbt_assets(project)
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
+    assets = [*INGEST_ASSETS, *build_kolada_assets(settings), dbt_models, publish]
+    nightly = dg.define_asset_job(
+        NIGHTLY_JOB, selection=dg.AssetSelection.all(),
+        description="Fetch Kolada, load whatever has landed, rebuild the marts, publish them.")
+    all_keys = [key for a in assets for key in a.keys]
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *KOLADA_ASSETS, dbt_models, publish],
-        asset_checks=[every_unit_maps_to_one_report_line, measures_known,
+        assets=assets,
+        asset_checks=[every_unit_maps_to_one_report_line, measures_known, ledger_fresh,
                       resultatrapport_schema_valid],
-        jobs=[dg.define_asset_job(
-            NIGHTLY_JOB, selection=dg.AssetSelection.all(),
-            description="Load whatever has landed, rebuild the marts, publish them.")],
+        jobs=[nightly],
+        schedules=[build_schedule(nightly, settings)],
+        sensors=[build_landing_sensor(nightly, settings, all_keys)],
         resources={
             "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
                                            landing_dir=str(settings.landing_dir),

@@ -14,6 +14,7 @@ from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.client import KoladaClient
 from ifo_pipeline.kolada.landing import KoladaConfig, fetch_to_landing, latest_fetch, load_fetch
+from ifo_pipeline.settings import Settings
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
 
 FETCH_KEY = dg.AssetKey(["kolada", "landed_responses"])
@@ -27,11 +28,10 @@ class KoladaFetchConfig(dg.Config):
     max_in_flight: int = 4
 
 
-@dg.asset(key=FETCH_KEY, group_name="ingest", kinds={"json"},
-          description="Kolada API v3 responses for the KPIs, municipalities and years of "
-                      "kolada.toml, landed as raw JSON under $IFO_LANDING_DIR/kolada/.")
 def kolada_landed_responses(config: KoladaFetchConfig,
                             warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Kolada API v3 responses for the KPIs, municipalities and years of kolada.toml, landed
+    as raw JSON under $IFO_LANDING_DIR/kolada/."""
     settings = warehouse.settings
     client = KoladaClient(settings.kolada_base_url, timeout=config.timeout_seconds,
                           max_attempts=config.max_attempts,
@@ -60,4 +60,12 @@ def raw_kolada_values(warehouse: WarehouseResource):
                                             "failures": validation.failures})
 
 
-KOLADA_ASSETS = [kolada_landed_responses, raw_kolada_values]
+def build_kolada_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The fetch talks to the outside world: Dagster retries it after the client gives up."""
+    fetch = dg.asset(
+        key=FETCH_KEY, group_name="ingest", kinds={"json"},
+        retry_policy=dg.RetryPolicy(max_retries=settings.kolada_step_retries,
+                                    delay=settings.kolada_retry_delay_seconds,
+                                    backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    )(kolada_landed_responses)
+    return [fetch, raw_kolada_values]

@@ -1,0 +1,111 @@
+"""Operations: freshness, the landing sensor, the schedule, `ifo status`, and a controller
+who keeps marts.duckdb open while the nightly run publishes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from ifo_pipeline.cli import main
+from ifo_pipeline.defs import build_definitions
+from ifo_pipeline.operations import ledger_staleness
+from ifo_pipeline.runner import run_pipeline
+from ifo_pipeline.sample.generator import generate_sample
+from tests.conftest import write_text
+
+
+@pytest.mark.parametrize("today, loaded, stale", [
+    (date(2019, 4, 5), {201901, 201902}, False),  # March not yet due
+    (date(2019, 4, 11), {201901, 201902}, True),  # March overdue
+    (date(2019, 4, 11), {201903}, False),
+    (date(2019, 1, 20), {201811}, True),  # December of the previous year
+    (date(2019, 1, 20), {201812}, False),
+])
+def test_the_ledger_is_stale_when_last_month_is_overdue(today, loaded, stale):
+    result = ledger_staleness(loaded, today, due_day=10)
+    assert result.stale is stale
+    assert result.expected_period == (today.year * 100 + today.month - 1
+                                      if today.month > 1 else (today.year - 1) * 100 + 12)
+
+
+def test_the_sensor_requests_a_run_for_new_and_redelivered_files(settings):
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("landing")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(sensor(context), dg.SkipReason)  # nothing landed yet
+        generate_sample(settings.landing_dir, rows_per_unit_month=5)
+        first = sensor(context)
+        assert isinstance(first, dg.RunRequest)
+        assert dg.AssetKey(["kolada", "landed_responses"]) not in first.asset_selection
+        assert dg.AssetKey(["raw", "ledger_lines"]) in first.asset_selection
+        assert isinstance(sensor(context), dg.SkipReason)  # the cursor remembers
+        budget = settings.landing_dir / "budget" / "kommunbidrag_2019.csv"
+        write_text(budget, budget.read_text(encoding="utf-8") + "201912;5100;569;1,00\n")
+        again = sensor(context)
+        assert isinstance(again, dg.RunRequest)
+        assert again.tags["ifo/files"] == "budget/kommunbidrag_2019.csv"
+        assert again.run_key != first.run_key
+
+
+def test_the_nightly_schedule_runs_in_stockholm_time(settings):
+    schedule = build_definitions(settings).resolve_schedule_def("nightly")
+    assert schedule.execution_timezone == "Europe/Stockholm"
+    assert schedule.cron_schedule == settings.nightly_cron == "0 2 * * *"
+    assert schedule.job_name == "ifo_all"
+
+
+def test_ifo_status_tells_what_loaded_and_what_is_stale(demo, monkeypatch, capsys):
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "huvudbok_2019_ack_201903.csv  loaded, 2790 rows" in out
+    assert "Reconciliation: every file balances" in out
+    assert "STALE:" in out and "latest loaded: 2019-03" in out
+
+
+READER = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    before = con.execute("SELECT count(*) FROM marts.marts.resultatrapport").fetchone()[0]
+    print(before, flush=True)
+    while not __import__("os").path.exists(sys.argv[2]):
+        time.sleep(0.1)
+    # Still reading yesterday's file, undisturbed, after tonight's run has published.
+    print(con.execute("SELECT count(*) FROM marts.marts.resultatrapport").fetchone()[0],
+          flush=True)
+""")
+
+
+def test_a_reader_holding_the_marts_open_neither_blocks_nor_sees_half_a_run(settings, tmp_path):
+    generate_sample(settings.landing_dir, rows_per_unit_month=5)
+    assert run_pipeline(settings, offline=True).success
+    done = tmp_path / "run-finished"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_path),
+                               str(done)], stdout=subprocess.PIPE, text=True)
+    try:
+        before = int(reader.stdout.readline())
+        # Tonight: April arrives, which adds a month of rows to every report.
+        april = (settings.landing_dir / "ledger" / "huvudbok_201902.csv").read_text(
+            encoding="utf-8").replace("201902;", "201904;").replace("2019-02-", "2019-04-")
+        write_text(settings.landing_dir / "ledger" / "huvudbok_201904.csv", april)
+        outcome = run_pipeline(settings, offline=True)
+        assert outcome.success, outcome.failure_message
+        done.touch()
+        assert int(reader.stdout.readline()) == before
+        assert reader.wait(timeout=30) == 0
+    finally:
+        reader.kill()
+    check = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], "
+         "read_only=True).execute('SELECT count(*) FROM marts.marts.resultatrapport "
+         "WHERE manad = 4').fetchone()[0])", str(settings.published_path)],
+        capture_output=True, text=True, check=True)
+    assert int(check.stdout) > 0  # the next connection sees the new data
