@@ -94,8 +94,10 @@ def replay_snapshot(httpserver, failures_before_answer: int | None) -> list[str]
 
 
 def fresh_settings(tmp_path, httpserver) -> Settings:
+    # No Dagster step retries here: the client's own retries are what is tested (the step
+    # retry waits minutes in production).
     return Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing",
-                    kolada_base_url=httpserver.url_for("/v3"))
+                    kolada_base_url=httpserver.url_for("/v3"), kolada_step_retries=0)
 
 
 def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, httpserver):

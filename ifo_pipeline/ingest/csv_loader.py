@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.warehouse import transaction
 
 # One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
 # next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
@@ -214,14 +215,9 @@ def load_file(
     column_map: dict[str, str] | None = None,
 ) -> FileLoad:
     """Load one file; returns what happened. Never raises for bad input: it is logged."""
-    try:
-        info = inspect_file(path)
-    except FileRejected as exc:
-        # The archive and the log name a file by its hash; an unreadable file still has one.
-        info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
-        return reject_file(con, source, info, archive_dir, exc)
-    if seen := already_loaded(con, info.sha256):
-        return seen
+    info = identify_new_file(con, source, path, archive_dir)
+    if isinstance(info, FileLoad):
+        return info
     try:
         return _load_checked_file(con, source, info, archive_dir, column_map or {})
     except FileRejected as exc:
@@ -260,46 +256,60 @@ def _load_checked_file(
     if data_rows == 0:
         raise FileRejected("the file has a header but no data rows")
 
-    target_cols = ", ".join(source.select)
-    periods: list[int] = []
-    con.execute("BEGIN TRANSACTION")
+    outcome = "loaded_with_rejects" if rejected else "loaded"
+    message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
+               else f"{rows} rows loaded")
     try:
-        if source.replace_key is None:
-            con.execute(f"DELETE FROM {source.table}")
-        else:
-            # A file replaces every key it holds, read from all its rows (rejected ones too):
-            # a corrected re-export of a month replaces that month, it never adds to it.
-            con.execute(f"""
-                DELETE FROM {source.table} WHERE {source.replace_key} IN (
-                    SELECT DISTINCT {source.replace_key} FROM parsed
-                    WHERE NOT is_total_row AND {source.replace_key} IS NOT NULL)""")
-        con.execute(f"""
-            INSERT INTO {source.table} (file_sha256, line_number, {target_cols})
-            SELECT ?, line_number, {target_cols} FROM parsed
-            WHERE NOT is_total_row AND reject_reason IS NULL""", [info.sha256])
-        con.execute("""
-            INSERT INTO ops.rejects
-            SELECT ?, ?, ?, line_number, masked_raw, reject_reason, row_amount, now()
-            FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL""",
-            [info.sha256, info.path.name, source.name])
-        if source.period_column:
-            periods = [r[0] for r in con.execute(f"""
-                SELECT DISTINCT {source.period_column} FROM parsed
-                WHERE NOT is_total_row AND {source.period_column} IS NOT NULL ORDER BY 1
-            """).fetchall()]
-        if source.amount:
-            _reconcile(con, source, info)
-        outcome = "loaded_with_rejects" if rejected else "loaded"
-        message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
-                   else f"{rows} rows loaded")
-        log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            periods = _store_parsed(con, source, info)
+            log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
     finally:
         con.execute("DROP TABLE IF EXISTS parsed")
     return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+
+
+def _store_parsed(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo) -> list[int]:
+    """Replace what the file supersedes, insert its rows and rejects, reconcile; the periods."""
+    target_cols = ", ".join(source.select)
+    if source.replace_key is None:
+        con.execute(f"DELETE FROM {source.table}")
+    else:
+        # A file replaces every key it holds, read from all its rows (rejected ones too):
+        # a corrected re-export of a month replaces that month, it never adds to it.
+        con.execute(f"""
+            DELETE FROM {source.table} WHERE {source.replace_key} IN (
+                SELECT DISTINCT {source.replace_key} FROM parsed
+                WHERE NOT is_total_row AND {source.replace_key} IS NOT NULL)""")
+    con.execute(f"""
+        INSERT INTO {source.table} (file_sha256, line_number, {target_cols})
+        SELECT ?, line_number, {target_cols} FROM parsed
+        WHERE NOT is_total_row AND reject_reason IS NULL""", [info.sha256])
+    con.execute("""
+        INSERT INTO ops.rejects
+        SELECT ?, ?, ?, line_number, masked_raw, reject_reason, row_amount, now()
+        FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL""",
+        [info.sha256, info.path.name, source.name])
+    if source.amount:
+        _reconcile(con, source, info)
+    if not source.period_column:
+        return []
+    return [r[0] for r in con.execute(f"""
+        SELECT DISTINCT {source.period_column} FROM parsed
+        WHERE NOT is_total_row AND {source.period_column} IS NOT NULL ORDER BY 1""").fetchall()]
+
+
+def identify_new_file(
+    con: duckdb.DuckDBPyConnection, source: LandedSource, path: Path, archive_dir: Path,
+    text: bool = True,
+) -> FileInfo | FileLoad:
+    """The file's identity, or already the answer: refused whole, or bytes seen before."""
+    try:
+        info = inspect_file(path, text=text)
+    except FileRejected as exc:
+        # The archive and the log name a file by its hash; an unreadable file still has one.
+        info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
+        return reject_file(con, source, info, archive_dir, exc)
+    return already_loaded(con, info.sha256) or info
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> FileLoad | None:

@@ -26,13 +26,14 @@ from ifo_pipeline.ingest.csv_loader import (
     YEAR_IN_NAME,
     FileLoad,
     LandedSource,
-    already_loaded,
     archive_file,
+    identify_new_file,
     log_load,
     normalise_header,
     reject_file,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected
+from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
 VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt",
@@ -235,13 +236,10 @@ VOLUME_SCHEMA = pa.schema([
 def load_volume_file(
     con: duckdb.DuckDBPyConnection, path: Path, archive_dir: Path, catalogue: Catalogue
 ) -> FileLoad:
-    try:
-        info = inspect_file(path, text=path.suffix.lower() != ".xlsx")
-    except FileRejected as exc:
-        info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)
-        return reject_file(con, VOLUMES, info, archive_dir, exc)
-    if seen := already_loaded(con, info.sha256):
-        return seen
+    info = identify_new_file(con, VOLUMES, path, archive_dir,
+                             text=path.suffix.lower() != ".xlsx")
+    if isinstance(info, FileLoad):
+        return info
     try:
         year_match = YEAR_IN_NAME.search(path.name)
         if not year_match:
@@ -252,32 +250,28 @@ def load_volume_file(
         return reject_file(con, VOLUMES, info, archive_dir, exc)
     archived = archive_file(info, VOLUMES, archive_dir)
     con.register("incoming_cells", pa.Table.from_pylist(cells, schema=VOLUME_SCHEMA))
-    con.execute("BEGIN TRANSACTION")
+    outcome = "loaded_with_rejects" if rejects else "loaded"
+    message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
     try:
-        # A correction is a value that was delivered before and now reads differently.
-        con.execute("""
-            INSERT INTO ops.volume_changes
-            SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat, old.matt_id,
-                   old.ratt_text, new.ratt_text, old.file_sha256, ?, now()
-            FROM raw.volume_cells old
-            JOIN incoming_cells new USING (ar, manad, avsnitt, matt_levererat)
-            WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''
-              AND old.ratt_text IS DISTINCT FROM new.ratt_text""", [info.sha256, year])
-        con.execute("DELETE FROM raw.volume_cells WHERE ar = ?", [year])
-        con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
-                    [info.sha256])
-        for sheet, row_number, column, raw, reason in rejects:
-            con.execute("INSERT INTO ops.rejects VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
-                        [info.sha256, path.name, VOLUMES.name, row_number,
-                         f"{sheet + '!' if sheet else ''}{column}: {raw}", reason])
-        outcome = "loaded_with_rejects" if rejects else "loaded"
-        message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
-        log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
-                 sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            # A correction is a value that was delivered before and now reads differently.
+            con.execute("""
+                INSERT INTO ops.volume_changes
+                SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat, old.matt_id,
+                       old.ratt_text, new.ratt_text, old.file_sha256, ?, now()
+                FROM raw.volume_cells old
+                JOIN incoming_cells new USING (ar, manad, avsnitt, matt_levererat)
+                WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''
+                  AND old.ratt_text IS DISTINCT FROM new.ratt_text""", [info.sha256, year])
+            con.execute("DELETE FROM raw.volume_cells WHERE ar = ?", [year])
+            con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
+                        [info.sha256])
+            for sheet, row_number, column, raw, reason in rejects:
+                con.execute("INSERT INTO ops.rejects VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
+                            [info.sha256, path.name, VOLUMES.name, row_number,
+                             f"{sheet + '!' if sheet else ''}{column}: {raw}", reason])
+            log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
+                     sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
     finally:
         con.unregister("incoming_cells")
     return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)

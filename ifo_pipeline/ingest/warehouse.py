@@ -5,6 +5,8 @@ Connections are short-lived (DuckDB allows one writer per file); open one per lo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -223,3 +225,15 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         con.execute(RAW_AND_OPS_DDL)
     con.execute(MACROS)
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: a load that fails half-way leaves the tables as they were."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.kolada.client import PAGE_MODELS, KoladaClient, Response, iter_data_rows
 
 DEFAULT_CONFIG = Path(__file__).with_name("kolada.toml")
@@ -140,43 +141,40 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
                      for k in payload["values"]]
     config = manifest["config"]
     con.register("incoming_values", pa.Table.from_pylist(values, schema=VALUE_SCHEMA))
-    con.execute("BEGIN TRANSACTION")
     try:
-        for table in ("kolada_values", "kolada_municipalities", "kolada_group_members",
-                      "kolada_kpis", "kolada_config"):
-            con.execute(f"DELETE FROM raw.{table}")
-        con.execute("INSERT INTO raw.kolada_values SELECT ?, * FROM incoming_values",
-                    [fetch_dir.name])
-        if municipalities:
-            con.executemany("INSERT INTO raw.kolada_municipalities VALUES (?, ?, ?)",
-                            sorted(set(municipalities)))
-        if members:
-            con.executemany("INSERT INTO raw.kolada_group_members VALUES (?, ?, ?, ?)",
-                            sorted(set(members)))
-        if kpis:
-            con.executemany("INSERT INTO raw.kolada_kpis VALUES (?, ?, ?, ?)",
-                            sorted(set(kpis)))
-        con.executemany("INSERT INTO raw.kolada_config VALUES (?, ?)", [
-            ("home_municipality", config["home_municipality"]), ("country", config["country"]),
-            *(("comparison_group", g) for g in config["comparison_groups"]),
-            *(("year", str(y)) for y in config["years"])])
-        for entry in manifest["responses"]:
+        with transaction(con):
+            for table in ("kolada_values", "kolada_municipalities", "kolada_group_members",
+                          "kolada_kpis", "kolada_config"):
+                con.execute(f"DELETE FROM raw.{table}")
+            con.execute("INSERT INTO raw.kolada_values SELECT ?, * FROM incoming_values",
+                        [fetch_dir.name])
+            if municipalities:
+                con.executemany("INSERT INTO raw.kolada_municipalities VALUES (?, ?, ?)",
+                                sorted(set(municipalities)))
+            if members:
+                con.executemany("INSERT INTO raw.kolada_group_members VALUES (?, ?, ?, ?)",
+                                sorted(set(members)))
+            if kpis:
+                con.executemany("INSERT INTO raw.kolada_kpis VALUES (?, ?, ?, ?)",
+                                sorted(set(kpis)))
+            con.executemany("INSERT INTO raw.kolada_config VALUES (?, ?)", [
+                ("home_municipality", config["home_municipality"]), ("country", config["country"]),
+                *(("comparison_group", g) for g in config["comparison_groups"]),
+                *(("year", str(y)) for y in config["years"])])
+            for entry in manifest["responses"]:
+                con.execute(
+                    """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?,
+                       'kolada', ?, ?, 'utf-8', NULL, NULL, 0, 'loaded', ?, ?::TIMESTAMPTZ)""",
+                    [entry["sha256"], f"{fetch_dir.name}/{entry['file']}",
+                     str(fetch_dir / entry["file"]),
+                     (fetch_dir / entry["file"]).stat().st_size,
+                     entry["url"], entry["fetched_at"]])
             con.execute(
                 """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, 'kolada',
-                   ?, ?, 'utf-8', NULL, NULL, 0, 'loaded', ?, ?::TIMESTAMPTZ)""",
-                [entry["sha256"], f"{fetch_dir.name}/{entry['file']}",
-                 str(fetch_dir / entry["file"]), len((fetch_dir / entry["file"]).read_bytes()),
-                 entry["url"], entry["fetched_at"]])
-        con.execute(
-            """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, 'kolada',
-               ?, ?, 'utf-8', ?, ?, 0, 'loaded', ?, now())""",
-            [fetch_id, f"{fetch_dir.name}/{MANIFEST}", str(fetch_dir), len(manifest_bytes),
-             ",".join(str(y) for y in config["years"]), len(values),
-             f"{len(manifest['responses'])} responses, {len(values)} values"])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+                   ?, ?, 'utf-8', ?, ?, 0, 'loaded', ?, now())""",
+                [fetch_id, f"{fetch_dir.name}/{MANIFEST}", str(fetch_dir), len(manifest_bytes),
+                 ",".join(str(y) for y in config["years"]), len(values),
+                 f"{len(manifest['responses'])} responses, {len(values)} values"])
     finally:
         con.unregister("incoming_values")
     return KoladaLoad(fetch_dir.name, "loaded", len(values),
