@@ -19,13 +19,24 @@ from ifo_pipeline.ingest.sources import CSV_SOURCES
 from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
-from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
+from ifo_pipeline.validation.schemas import SCHEMAS, Validation, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems
 
 SAMPLE_ROWS = 20
 
 
-def _markdown_table(header: list[str], rows: list[tuple]) -> str:
+def validation_metadata(validation: Validation) -> dict:
+    """A pandera validation as check metadata: how much was checked and what failed."""
+    return {
+        "rows_checked": dg.MetadataValue.int(validation.rows_checked),
+        "failures": dg.MetadataValue.int(validation.failures),
+        "failure_cases": dg.MetadataValue.md(markdown_table(
+            ["column", "check", "value", "row"],
+            [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
+    }
+
+
+def markdown_table(header: list[str], rows: list[tuple]) -> str:
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ") if value is not None else ""
 
@@ -90,7 +101,7 @@ def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
         "files_new": dg.MetadataValue.int(sum(f.outcome != "already_loaded" for f in loads)),
         "files_already_loaded": dg.MetadataValue.int(
             sum(f.outcome == "already_loaded" for f in loads)),
-        "files": dg.MetadataValue.md(_markdown_table(
+        "files": dg.MetadataValue.md(markdown_table(
             ["file", "outcome", "rows loaded", "rows rejected", "message"],
             [(f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message) for f in loads],
         )),
@@ -122,7 +133,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
         metadata={
             "rows_rejected": dg.MetadataValue.int(rejected_rows),
             "rejected_rows": dg.MetadataValue.md(
-                _markdown_table(["file", "line", "reason", "raw"], sample)),
+                markdown_table(["file", "line", "reason", "raw"], sample)),
         },
     )
 
@@ -131,13 +142,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
         check_name="schema_valid",
         passed=validation.passed,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "rows_checked": dg.MetadataValue.int(validation.rows_checked),
-            "failures": dg.MetadataValue.int(validation.failures),
-            "failure_cases": dg.MetadataValue.md(_markdown_table(
-                ["column", "check", "value", "row"],
-                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
-        },
+        metadata=validation_metadata(validation),
     )
 
     if reconciles:
@@ -151,7 +156,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
             check_name="reconciles_to_the_krona",
             passed=not unbalanced,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"unbalanced_files": dg.MetadataValue.md(_markdown_table(
+            metadata={"unbalanced_files": dg.MetadataValue.md(markdown_table(
                 ["file", "in file", "loaded", "rejected", "difference", "control sum",
                  "control difference", "unreadable amounts"], unbalanced))},
         )

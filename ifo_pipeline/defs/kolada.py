@@ -10,6 +10,7 @@ from contextlib import closing
 
 import dagster as dg
 
+from ifo_pipeline.defs.ingest import validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.client import KoladaClient
@@ -56,8 +57,7 @@ def raw_kolada_values(warehouse: WarehouseResource):
                                              "values": load.values, "message": load.message})
         validation = validate_table(con, "raw.kolada_values", SCHEMAS["raw.kolada_values"])
         yield dg.AssetCheckResult(check_name="schema_valid", passed=validation.passed,
-                                  metadata={"rows_checked": validation.rows_checked,
-                                            "failures": validation.failures})
+                                  metadata=validation_metadata(validation))
 
 
 def build_kolada_assets(settings: Settings) -> list[dg.AssetsDefinition]:

@@ -15,7 +15,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ifo_pipeline.defs.ingest import _markdown_table
+from ifo_pipeline.defs.ingest import markdown_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.publish import publish_marts
@@ -56,12 +56,7 @@ def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckR
         validation = validate_table(con, "marts.resultatrapport", RESULTATRAPPORT)
     return dg.AssetCheckResult(
         passed=validation.passed,
-        metadata={
-            "rows_checked": validation.rows_checked,
-            "failure_cases": dg.MetadataValue.md(_markdown_table(
-                ["column", "check", "value", "row"],
-                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
-        },
+        metadata=validation_metadata(validation),
     )
 
 
@@ -79,7 +74,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         copied = publish_marts(settings.warehouse_path, settings.published_path)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(settings.published_path)),
-            "tables": dg.MetadataValue.md(_markdown_table(
+            "tables": dg.MetadataValue.md(markdown_table(
                 ["table", "rows"], sorted(copied.items()))),
         })
 

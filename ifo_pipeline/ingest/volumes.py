@@ -245,7 +245,7 @@ def load_volume_file(
         if not year_match:
             raise FileRejected("the file name must hold the year (verksamhetsmatt_2019.csv)")
         year = int(year_match.group(1))
-        cells, rejects = _cells(read_volume_rows(info), year, catalogue, path.name)
+        cells, rejects = _cells(read_volume_rows(info), year, catalogue)
     except FileRejected as exc:
         return reject_file(con, VOLUMES, info, archive_dir, exc)
     archived = archive_file(info, VOLUMES, archive_dir)
@@ -277,7 +277,7 @@ def load_volume_file(
     return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
 
 
-def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue, file_name: str):
+def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
     cells: list[dict] = []
     rejects: list[tuple] = []
     for row in rows:
