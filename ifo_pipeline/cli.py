@@ -2,6 +2,7 @@
 
     ifo sample            write the demo's sample exports into the landing directory
     ifo run               load what has landed, rebuild and publish the marts (Dagster job)
+    ifo run --months 2019-01:2019-03    also reload those months from the archived files
     ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
     ifo status            what loaded last, from which file, what failed and why, what is stale
 """
@@ -13,7 +14,7 @@ import os
 import sys
 from contextlib import closing, redirect_stdout
 
-from ifo_pipeline.settings import Settings
+from ifo_pipeline.settings import TIMEZONE, Settings
 
 
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,13 +29,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.runner import run_pipeline
 
     if args.verbose:
-        outcome = run_pipeline(settings, log_level="DEBUG", offline=args.offline)
+        outcome = run_pipeline(settings, log_level="DEBUG", offline=args.offline,
+                               months=args.months)
     else:
         # dbt's own output (dagster-dbt writes it to stdout) goes to a log file, not the terminal.
         log_path = settings.warehouse_dir / "logs" / "last_run.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
-            outcome = run_pipeline(settings, offline=args.offline)
+            outcome = run_pipeline(settings, offline=args.offline, months=args.months)
         print(f"dbt output: {log_path}")
     for line in outcome.notes:
         print(line)
@@ -43,6 +45,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
     return 0
+
+
+def month_range(text: str) -> tuple[int, int]:
+    """'2019-01:2019-03' or '2019-03' -> (201901, 201903)."""
+    from ifo_pipeline.operations import period_of
+
+    first, _, last = text.partition(":")
+    try:
+        months = (period_of(first), period_of(last or first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not YYYY-MM[:YYYY-MM]: {text}") from None
+    if months[0] > months[1] or not all(1 <= m % 100 <= 12 for m in months):
+        raise argparse.ArgumentTypeError(f"not a range of months: {text}")
+    return months
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,7 +106,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         where = f"{settings.published_path} (a run is in progress; last published state)"
     with closing(con):
         print(f"Warehouse: {where}")
-        print(status_report(con, datetime.now(ZoneInfo("Europe/Stockholm")).date(),
+        print(status_report(con, datetime.now(ZoneInfo(TIMEZONE)).date(),
                             settings.ledger_due_day))
     if os.environ.get("DAGSTER_HOME"):
         import dagster as dg
@@ -115,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="ledger rows per unit and month (default 60)")
     run = sub.add_parser("run", help="materialise every asset from what has landed")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
+    run.add_argument("--months", type=month_range, metavar="YYYY-MM[:YYYY-MM]",
+                     help="reload these months from the archived files (default: the months "
+                          "of the files landed since the last load)")
     run.add_argument("--offline", action="store_true",
                      help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed")
     sub.add_parser("status", help="what loaded last, what failed and why, what is stale")

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.csv_loader import LandedSource
-from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
-from ifo_pipeline.ingest.volumes import VOLUMES
+from ifo_pipeline.ingest.csv_loader import LandedSource, scan_periods
+from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
+from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, landed_files, read_column_map
+from ifo_pipeline.ingest.volumes import VOLUMES, file_year
+from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.settings import Settings
 
 FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
 
@@ -37,6 +41,66 @@ def run_key(changed: list[str], current: dict[str, list[int]]) -> str:
     """The same set of deliveries asks for one run only, however often the sensor looks."""
     facts = json.dumps({name: current[name] for name in changed}, sort_keys=True)
     return hashlib.sha256(facts.encode()).hexdigest()[:16]
+
+
+def file_months(landing_dir: Path, relative: str) -> list[int] | None:
+    """The months (YYYYMM) a landed file delivers: [] for a source without months (budget,
+    forecasts, configuration), None when the file cannot be read (its load refuses it)."""
+    path = landing_dir / relative
+    folder = Path(relative).parts[0]
+    try:
+        if folder == LEDGER.folder:
+            return scan_periods(LEDGER, path, read_column_map(landing_dir))
+        if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
+            year = file_year(path)
+            return [year * 100 + month for month in range(1, 13)]
+    except FileRejected:
+        return None
+    return []
+
+
+def pending_months(settings: Settings) -> tuple[set[int], bool]:
+    """The months of landed ledger and volume files not loaded yet, and whether some such file
+    cannot be read (it still needs a run, which refuses it and says why)."""
+    months: set[int] = set()
+    unreadable = False
+    with closing(connect(settings.warehouse_path)) as con:
+        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+    for source in (LEDGER, VOLUMES):
+        for path in landed_files(settings.landing_dir, source):
+            if inspect_file(path, text=False).sha256 in seen:
+                continue
+            found = file_months(settings.landing_dir, str(path.relative_to(settings.landing_dir)))
+            unreadable |= found is None
+            months.update(found or [])
+    return months, unreadable
+
+
+def month_key(period: int) -> str:
+    """201903 -> '2019-03', the monthly partition key."""
+    return f"{period // 100}-{period % 100:02d}"
+
+
+def period_of(key: str) -> int:
+    """'2019-03' -> 201903."""
+    year, month = key.split("-")
+    return int(year) * 100 + int(month)
+
+
+def month_ranges(months: set[int] | list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of months: {201811, 201812, 201901, 201905} ->
+    [(201811, 201901), (201905, 201905)]."""
+    ranges: list[tuple[int, int]] = []
+    for month in sorted(months):
+        if ranges and _next_month(ranges[-1][1]) == month:
+            ranges[-1] = (ranges[-1][0], month)
+        else:
+            ranges.append((month, month))
+    return ranges
+
+
+def _next_month(period: int) -> int:
+    return period + 1 if period % 100 < 12 else (period // 100 + 1) * 100 + 1
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
+from ifo_pipeline.operations import month_key, pending_months
 from ifo_pipeline.settings import Settings
 
 
@@ -29,25 +30,43 @@ def run_pipeline(
     log_level: str = "WARNING",
     offline: bool = False,
     run_config: dict | None = None,
+    months: tuple[int, int] | None = None,
 ) -> RunOutcome:
-    """Run the nightly job. `offline` leaves out the Kolada fetch and parses what has landed."""
-    from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
+    """Run the nightly job. `offline` leaves out the Kolada fetch and parses what has landed.
+
+    `months` (YYYYMM, first and last) reloads that range of months; by default the run covers
+    the months of the ledger and volume files that have landed since the last load.
+    """
+    from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions, checks_for
     from ifo_pipeline.defs.kolada import FETCH_KEY
+    from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
 
     notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
              for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
     defs = build_definitions(settings, parse_dbt=True)
-    job = defs.resolve_job_def(NIGHTLY_JOB)
-    selection = None
-    if offline:
-        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k != FETCH_KEY]
+    graph = defs.resolve_asset_graph()
+    if months is None:
+        pending, unreadable = pending_months(settings)
+        ranges = partition_ranges(monthly_partitions(settings), pending, unreadable)
+        # One run over the whole span: the months between are reloaded, to the same result.
+        span = (ranges[0][0], ranges[-1][1]) if ranges else None
+    else:
+        span = (month_key(months[0]), month_key(months[1]))
+    keys = [k for k in graph.get_all_asset_keys()
+            if not (offline and k == FETCH_KEY)
+            and (span or graph.get(k).partitions_def is None)]
+    job = defs.resolve_job_def(NIGHTLY_JOB).get_subset(
+        asset_selection=set(keys),
+        asset_check_selection=set(checks_for(graph.asset_check_keys, keys)))
+    if span:
+        notes.append(f"months {span[0]} .. {span[1]}")
     if instance is None:
         instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
                     else dg.DagsterInstance.ephemeral())
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        asset_selection=selection,
+        tags=range_tags(*span) if span else None,
         run_config={**(run_config or {}),
                     "loggers": {"console": {"config": {"log_level": log_level}}}},
     )

@@ -18,6 +18,8 @@ NIGHTLY_CRON_ENV = "IFO_NIGHTLY_CRON"  # when the nightly run starts, Europe/Sto
 LEDGER_DUE_DAY_ENV = "IFO_LEDGER_DUE_DAY"  # last month's export is due by this day
 KOLADA_STEP_RETRIES_ENV = "IFO_KOLADA_STEP_RETRIES"
 KOLADA_RETRY_DELAY_ENV = "IFO_KOLADA_RETRY_DELAY_SECONDS"
+FIRST_MONTH_ENV = "IFO_FIRST_MONTH"  # the first accounting month with a partition, YYYY-MM
+TIMEZONE = "Europe/Stockholm"  # the schedule's clock and the partitions' calendar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -34,6 +36,7 @@ class Settings:
     # times, waiting this long (doubling): an outage of the API often lasts minutes.
     kolada_step_retries: int = 2
     kolada_retry_delay_seconds: int = 600
+    first_month: str = "2015-01"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +51,7 @@ class Settings:
             ledger_due_day=int(env.get(LEDGER_DUE_DAY_ENV) or 10),
             kolada_step_retries=int(env.get(KOLADA_STEP_RETRIES_ENV) or 2),
             kolada_retry_delay_seconds=int(env.get(KOLADA_RETRY_DELAY_ENV) or 600),
+            first_month=env.get(FIRST_MONTH_ENV) or "2015-01",
         )
 
     @property

@@ -68,6 +68,22 @@ def test_validation_and_dbt_tests_are_asset_checks(settings):
         assert expected in checks
 
 
+def test_the_ledger_and_volume_counts_are_partitioned_by_accounting_month(settings):
+    graph = build_definitions(settings).resolve_asset_graph()
+    partitioned = {k.to_user_string(): graph.get(k).partitions_def
+                   for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    assert set(partitioned) == {"raw/ledger_lines", "raw/volume_cells"}
+    months = partitioned["raw/ledger_lines"]
+    assert isinstance(months, dg.MonthlyPartitionsDefinition)
+    assert months.timezone == "Europe/Stockholm"
+    keys = months.get_partition_keys()
+    assert keys[0] == settings.first_month == "2015-01"
+    assert "2019-03" in keys
+    # A range of months is one run, not one run per month.
+    assert graph.get(dg.AssetKey(["raw", "ledger_lines"])).backfill_policy == \
+        dg.BackfillPolicy.single_run()
+
+
 def test_the_nightly_job_selects_everything(settings):
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == EXPECTED_ASSETS

@@ -13,6 +13,9 @@ import pytest
 
 from ifo_pipeline.cli import main
 from ifo_pipeline.defs import build_definitions
+from ifo_pipeline.defs.kolada import FETCH_KEY
+from ifo_pipeline.defs.operations import LEDGER_KEY
+from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 from ifo_pipeline.operations import ledger_staleness
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
@@ -33,7 +36,7 @@ def test_the_ledger_is_stale_when_last_month_is_overdue(today, loaded, stale):
                                       if today.month > 1 else (today.year - 1) * 100 + 12)
 
 
-def test_the_sensor_requests_a_run_for_new_and_redelivered_files(settings):
+def test_the_sensor_requests_runs_for_exactly_the_months_that_landed(settings):
     defs = build_definitions(settings)
     sensor = defs.resolve_sensor_def("landing")
     with dg.instance_for_test() as instance:
@@ -41,23 +44,59 @@ def test_the_sensor_requests_a_run_for_new_and_redelivered_files(settings):
         assert isinstance(sensor(context), dg.SkipReason)  # nothing landed yet
         generate_sample(settings.landing_dir, rows_per_unit_month=5)
         first = sensor(context)
-        assert isinstance(first, dg.RunRequest)
-        assert dg.AssetKey(["kolada", "landed_responses"]) not in first.asset_selection
-        assert dg.AssetKey(["raw", "ledger_lines"]) in first.asset_selection
+        # The sample: ledgers for 2017, 2018 and 2019 up to March, volume counts for
+        # 2018 and 2019 (a year each): one contiguous range of months, one run.
+        assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in first] == [
+            ("2017-01", "2019-12")]
+        assert FETCH_KEY not in first[0].asset_selection
+        assert LEDGER_KEY in first[0].asset_selection
         assert isinstance(sensor(context), dg.SkipReason)  # the cursor remembers
+
+        # A corrected February 2019 and a late November 2016 export: two ranges, two runs.
+        ledger = settings.landing_dir / "ledger"
+        february = "".join(line for line in (ledger / "huvudbok_2019_ack_201903.csv").read_text(
+            encoding="utf-8").splitlines(keepends=True)
+            if line.startswith(("Period", "201902")))
+        write_text(ledger / "huvudbok_201902_rattelse.csv", february)
+        write_text(ledger / "huvudbok_201611.csv", february.replace("201902;", "201611;"))
+        again = sensor(context)
+        assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in again] == [
+            ("2016-11", "2016-11"), ("2019-02", "2019-02")]
+        assert len({r.run_key for r in again}) == 2
+
         budget = settings.landing_dir / "budget" / "kommunbidrag_2019.csv"
         write_text(budget, budget.read_text(encoding="utf-8") + "201912;5100;569;1,00\n")
-        again = sensor(context)
-        assert isinstance(again, dg.RunRequest)
-        assert again.tags["ifo/files"] == "budget/kommunbidrag_2019.csv"
-        assert again.run_key != first.run_key
+        [without_months] = sensor(context)
+        assert without_months.tags["ifo/files"] == "budget/kommunbidrag_2019.csv"
+        assert RANGE_START_TAG not in without_months.tags
+        assert LEDGER_KEY not in without_months.asset_selection
+        assert dg.AssetKey(["raw", "budget_lines"]) in without_months.asset_selection
 
 
-def test_the_nightly_schedule_runs_in_stockholm_time(settings):
+def test_a_file_that_cannot_be_read_still_gets_a_run_that_says_why(settings):
+    sensor = build_definitions(settings).resolve_sensor_def("landing")
+    (settings.landing_dir / "ledger").mkdir(parents=True)
+    (settings.landing_dir / "ledger" / "trasig.csv").write_bytes(b"Period;Ansvar\n\x81\n")
+    with dg.instance_for_test() as instance:
+        [request] = sensor(dg.build_sensor_context(instance=instance))
+    last = monthly_partitions(settings).get_last_partition_key()
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (last, last)
+
+
+def test_the_nightly_schedule_refreshes_kolada_and_the_marts_in_stockholm_time(settings):
     schedule = build_definitions(settings).resolve_schedule_def("nightly")
     assert schedule.execution_timezone == "Europe/Stockholm"
     assert schedule.cron_schedule == settings.nightly_cron == "0 2 * * *"
     assert schedule.job_name == "ifo_all"
+    with dg.instance_for_test() as instance:
+        [request] = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance)).run_requests
+    assert FETCH_KEY in request.asset_selection
+    assert dg.AssetKey(["published", "marts_duckdb"]) in request.asset_selection
+    assert LEDGER_KEY not in request.asset_selection  # months come from the sensor's runs
+    assert dg.AssetCheckKey(LEDGER_KEY, "ledger_fresh") in request.asset_check_keys
+    assert dg.AssetCheckKey(LEDGER_KEY, "reconciles_to_the_krona") not in \
+        request.asset_check_keys
 
 
 def test_ifo_status_tells_what_loaded_and_what_is_stale(demo, monkeypatch, capsys):

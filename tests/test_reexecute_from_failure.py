@@ -25,6 +25,7 @@ from dagster_graphql.test.utils import (
 )
 from pytest_httpserver import HTTPServer
 
+from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import REPO
@@ -57,8 +58,13 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
                               overrides=coordinator) as instance, \
             define_out_of_process_context(str(workspace), None, instance) as context:
         selector = infer_job_selector(context, "ifo_all")
+        # The sample's months, as a backfill or the landing sensor would ask for them.
+        months = {RANGE_START_TAG: "2017-01", RANGE_END_TAG: "2019-03"}
         launched = execute_dagster_graphql(context, LAUNCH_PIPELINE_EXECUTION_MUTATION, {
-            "executionParams": {"selector": selector, "runConfigData": FAST_RETRIES}})
+            "executionParams": {
+                "selector": selector, "runConfigData": FAST_RETRIES,
+                "executionMetadata": {"tags": [{"key": k, "value": v}
+                                               for k, v in months.items()]}}})
         assert launched.data["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", \
             launched.data
         run_id = launched.data["launchPipelineExecution"]["run"]["runId"]
@@ -82,8 +88,13 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
             assert result["run"]["parentRunId"] == run_id
             done = poll_for_finished_run(instance, result["run"]["runId"], timeout=300)
             assert done.status == dg.DagsterRunStatus.SUCCESS
+            assert done.tags[RANGE_START_TAG] == "2017-01"
         finally:
             server.stop()
+        # The months were loaded by the first run (the ledger step succeeded there).
+        materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", "ledger_lines"]))
+        assert {"2017-01", "2018-06", "2019-03"} <= materialized
+        assert "2019-04" not in materialized
 
     with closing(connect_published(warehouse / "marts.duckdb")) as con:
         assert con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse

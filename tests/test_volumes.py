@@ -14,6 +14,7 @@ from ifo_pipeline.ingest.volumes import (
     CellError,
     load_volume_file,
     parse_cell,
+    reload_volume_months,
     unknown_measures,
 )
 from ifo_pipeline.publish import connect_published
@@ -158,3 +159,22 @@ def test_a_volume_file_without_a_year_is_refused(con, settings, tmp_path):
     path = write_text(tmp_path / "landing" / VOLUMES.folder / "matt.csv", "Avsnitt;Matt;Jan\n")
     result = load_volume_file(con, path, settings.archive_dir, Catalogue.load())
     assert result.outcome == "rejected" and "year" in result.message
+
+
+def test_a_month_is_reloaded_from_the_newest_file_of_its_year(con, settings, tmp_path):
+    rows = [(a, m, list(c)) for a, m, c in sample_rows(2019)]
+    rows[5][2][2] = "ca 10"  # a rejected March cell
+    _deliver(con, settings, tmp_path, "verksamhetsmatt_2019.csv", sample_rows(2019))
+    _deliver(con, settings, tmp_path, "verksamhetsmatt_2019_v2.xlsx", rows, write_xlsx)
+    before = con.execute("SELECT manad, count(*), sum(varde) FROM raw.volume_cells "
+                         "GROUP BY 1 ORDER BY 1").fetchall()
+    con.execute("DELETE FROM raw.volume_cells WHERE manad = 3")
+
+    loads = reload_volume_months(con, [201903, 202001], Catalogue.load())
+    assert [(f.file_name, f.outcome, f.periods) for f in loads] == [
+        ("verksamhetsmatt_2019_v2.xlsx", "reloaded", [201903]),
+        ("", "no_file", [202001])]
+    assert con.execute("SELECT manad, count(*), sum(varde) FROM raw.volume_cells "
+                       "GROUP BY 1 ORDER BY 1").fetchall() == before
+    assert con.execute("SELECT period, raw FROM ops.rejects").fetchall() == [
+        (201903, "Missbruk!Mar: ca 10")]  # replaced, not duplicated

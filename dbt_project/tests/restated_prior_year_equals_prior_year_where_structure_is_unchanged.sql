@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "resultatrapport"}}}) }}
 -- Where a report's structure did not change between two years, its restated prior-year
 -- column equals what the same report printed for that year in December.
 with this_year as (

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from ifo_pipeline.defs.ingest import (
-    INGEST_ASSETS,
+    build_ingest_assets,
     every_unit_maps_to_one_report_line,
     measures_known,
 )
 from ifo_pipeline.defs.kolada import build_kolada_assets
 from ifo_pipeline.defs.operations import build_landing_sensor, build_schedule, ledger_fresh
+from ifo_pipeline.defs.partitions import monthly_partitions
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
@@ -63,18 +65,26 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     dbt_models = build_dbt_assets(project)
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
-    assets = [*INGEST_ASSETS, *build_kolada_assets(settings), dbt_models, publish]
+    months = monthly_partitions(settings)
+    assets = [*build_ingest_assets(months), *build_kolada_assets(settings), dbt_models, publish]
+    checks = [every_unit_maps_to_one_report_line, measures_known, ledger_fresh,
+              resultatrapport_schema_valid]
+    # One job for every run: a range of months (the sensor, a backfill, `ifo run`) or none
+    # (the nightly run: Kolada, the sources without months, the marts).
     nightly = dg.define_asset_job(
         NIGHTLY_JOB, selection=dg.AssetSelection.all(),
-        description="Fetch Kolada, load whatever has landed, rebuild the marts, publish them.")
+        description="Fetch Kolada, load whatever has landed (and reload the run's months), "
+                    "rebuild the marts, publish them.")
     all_keys = [key for a in assets for key in a.keys]
+    without_months = [key for a in assets if a.partitions_def is None for key in a.keys]
     return dg.Definitions(
         assets=assets,
-        asset_checks=[every_unit_maps_to_one_report_line, measures_known, ledger_fresh,
-                      resultatrapport_schema_valid],
+        asset_checks=checks,
         jobs=[nightly],
-        schedules=[build_schedule(nightly, settings)],
-        sensors=[build_landing_sensor(nightly, settings, all_keys)],
+        schedules=[build_schedule(nightly, settings, without_months,
+                                  checks_for(
+            [key for d in [*assets, *checks] for key in d.check_keys], without_months))],
+        sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={
             "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
                                            landing_dir=str(settings.landing_dir),
@@ -84,3 +94,11 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
         # DuckDB takes one writer per file: every step in one process, one after another.
         executor=dg.in_process_executor,
     )
+
+
+def checks_for(check_keys: Iterable[dg.AssetCheckKey],
+               asset_keys: list[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    """The checks of `asset_keys`, and the ledger's freshness, which matters most on the
+    nights no ledger file lands."""
+    return [key for key in check_keys
+            if key.asset_key in asset_keys or key == ledger_fresh.check_key]

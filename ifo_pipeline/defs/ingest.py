@@ -1,23 +1,27 @@
 """One ingest asset per landed source, generated from the declarative sources in ingest/sources.
 
-Each materialisation loads the files not loaded before and reports through asset checks:
+Each materialisation loads the files not loaded before; the ledger and the volume counts are
+partitioned by month, and a run for some months also reloads those months from the archived
+files (ingest/__init__.py). It reports through asset checks:
 `files_accepted` (a file refused whole: blocking, so the marts are not rebuilt on it),
 `rows_accepted` (rows set aside in ops.rejects: a warning, the rest still loads),
 `schema_valid` (pandera on the loaded table) and, for money, `reconciles_to_the_krona`.
 """
 
 
+import warnings
 from collections.abc import Callable
 from contextlib import closing
 
 import dagster as dg
 
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.ingest import load_source, load_volumes
+from ifo_pipeline.ingest import DELIVERED, load_source, load_volumes
 from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, LandedSource
-from ifo_pipeline.ingest.sources import CSV_SOURCES
+from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER
 from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.operations import period_of
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.validation.schemas import SCHEMAS, Validation, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems
@@ -64,25 +68,23 @@ def _check_specs(source: LandedSource, table: str, key: dg.AssetKey,
     return specs
 
 
+Loader = Callable[[Settings, list[int] | None], list[FileLoad]]
+
+
 def build_ingest_asset(
     source: LandedSource,
     table: str,
-    load: Callable[[Settings], list[FileLoad]],
+    load: Loader,
     reconciles: bool = False,
+    partitions: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
+    """`partitions`: monthly; a run's months reach the loader as YYYYMM."""
     key = dg.AssetKey(table.split("."))
 
-    @dg.asset(
-        key=key,
-        group_name="ingest",
-        kinds={"csv", "duckdb"},
-        check_specs=_check_specs(source, table, key, reconciles),
-        description=f"Files landed in `{source.folder}/` ({', '.join(source.patterns)}), "
-                    f"loaded into `{table}`.",
-    )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
-        loads = load(settings)
+        months = [period_of(k) for k in context.partition_keys] if partitions else None
+        loads = load(settings, months)
         new = [f for f in loads if f.outcome != "already_loaded"]
         for f in new:
             log = context.log.error if f.outcome == "rejected" else context.log.info
@@ -91,14 +93,30 @@ def build_ingest_asset(
             yield dg.MaterializeResult(metadata=_materialization_metadata(con, table, loads))
             yield from _check_results(con, table, new, reconciles)
 
-    return _ingest
+    with warnings.catch_warnings():
+        # Dagster calls backfill policies beta; one run per range of months is the design.
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.asset(
+            key=key,
+            group_name="ingest",
+            kinds={"csv", "duckdb"},
+            check_specs=_check_specs(source, table, key, reconciles),
+            partitions_def=partitions,
+            # A range of months is one run: one set-based load, the marts rebuilt once.
+            backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
+            description=f"Files landed in `{source.folder}/` ({', '.join(source.patterns)}), "
+                        f"loaded into `{table}`.",
+        )(ingest)
 
 
 def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return {
         "rows_in_table": dg.MetadataValue.int(rows),
-        "files_new": dg.MetadataValue.int(sum(f.outcome != "already_loaded" for f in loads)),
+        "files_new": dg.MetadataValue.int(
+            sum(f.outcome in (*DELIVERED, "rejected") for f in loads)),
+        "months_reloaded": dg.MetadataValue.int(
+            sum(len(f.periods) for f in loads if f.outcome == "reloaded")),
         "files_already_loaded": dg.MetadataValue.int(
             sum(f.outcome == "already_loaded" for f in loads)),
         "files": dg.MetadataValue.md(markdown_table(
@@ -162,15 +180,18 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
         )
 
 
-def _csv_loader(source: CsvSource) -> Callable[[Settings], list[FileLoad]]:
-    return lambda settings: load_source(settings, source)
+def _csv_loader(source: CsvSource) -> Loader:
+    return lambda settings, months: load_source(settings, source, months)
 
 
-INGEST_ASSETS = [
-    *(build_ingest_asset(s, s.table, _csv_loader(s), reconciles=s.amount is not None)
-      for s in CSV_SOURCES),
-    build_ingest_asset(VOLUMES, "raw.volume_cells", load_volumes),
-]
+def build_ingest_assets(months: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """One asset per landed source; the ledger and the volume counts by month."""
+    return [
+        *(build_ingest_asset(s, s.table, _csv_loader(s), reconciles=s.amount is not None,
+                             partitions=months if s is LEDGER else None)
+          for s in CSV_SOURCES),
+        build_ingest_asset(VOLUMES, "raw.volume_cells", load_volumes, partitions=months),
+    ]
 
 
 @dg.asset_check(

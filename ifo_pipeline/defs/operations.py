@@ -9,52 +9,73 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ifo_pipeline.defs.kolada import FETCH_KEY
+from ifo_pipeline.defs.partitions import partition_ranges, range_tags
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.operations import (
     changed_files,
+    file_months,
     landing_state,
     ledger_staleness,
     loaded_ledger_periods,
     run_key,
 )
-from ifo_pipeline.settings import Settings
+from ifo_pipeline.settings import TIMEZONE, Settings
 
-TIMEZONE = "Europe/Stockholm"
 LEDGER_KEY = dg.AssetKey(["raw", "ledger_lines"])
 
 
-def build_schedule(job: UnresolvedAssetJobDefinition, settings: Settings):
-    return dg.ScheduleDefinition(
-        name="nightly",
-        job=job,
-        cron_schedule=settings.nightly_cron,
-        execution_timezone=TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every night: refresh Kolada, load what has landed, rebuild and publish "
-                    f"the marts ({settings.nightly_cron}, {TIMEZONE}; IFO_NIGHTLY_CRON).",
-    )
+def build_schedule(job: UnresolvedAssetJobDefinition, settings: Settings,
+                   asset_keys: list[dg.AssetKey], check_keys: list[dg.AssetCheckKey]):
+    """Nightly: Kolada, the sources without months, the marts and the ledger's freshness.
+    Months are loaded by the landing sensor's runs (or a backfill), not here."""
+
+    @dg.schedule(name="nightly", job=job, cron_schedule=settings.nightly_cron,
+                 execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+                 description="Every night: refresh Kolada, load what has landed outside the "
+                             "monthly partitions, rebuild and publish the marts "
+                             f"({settings.nightly_cron}, {TIMEZONE}; IFO_NIGHTLY_CRON).")
+    def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(asset_selection=asset_keys, asset_check_keys=check_keys)
+
+    return nightly
 
 
 def build_landing_sensor(job: UnresolvedAssetJobDefinition, settings: Settings,
-                         all_keys: list[dg.AssetKey]):
+                         partitions: dg.PartitionsDefinition, asset_keys: list[dg.AssetKey],
+                         unpartitioned_keys: list[dg.AssetKey]):
     landing_dir = settings.landing_dir
     # Files need no Kolada fetch: the run loads them and rebuilds the marts.
-    selection = [key for key in all_keys if key != FETCH_KEY]
+    with_months = [key for key in asset_keys if key != FETCH_KEY]
+    without_months = [key for key in unpartitioned_keys if key != FETCH_KEY]
 
     @dg.sensor(name="landing", job=job, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Requests a run when a file lands in (or is re-delivered to) the "
-                           "landing directory.")
+               description="Requests runs when files land in (or are re-delivered to) the "
+                           "landing directory: one per contiguous range of the months they "
+                           "hold, or one without months for budget, forecasts and config.")
     def landing_sensor(context: dg.SensorEvaluationContext):
         previous = json.loads(context.cursor) if context.cursor else {}
         current = landing_state(landing_dir)
         changed = changed_files(previous, current)
-        context.update_cursor(json.dumps(current))
         if not changed:
+            context.update_cursor(json.dumps(current))
             return dg.SkipReason(f"nothing new in {landing_dir}")
-        return dg.RunRequest(run_key=run_key(changed, current), asset_selection=selection,
-                             tags={"ifo/files": ", ".join(changed)[:1000]})
+        months: set[int] = set()
+        unreadable = False
+        for name in changed:
+            found = file_months(landing_dir, name)
+            unreadable |= found is None
+            months.update(found or [])
+        context.update_cursor(json.dumps(current))
+        key = run_key(changed, current)
+        tags = {"ifo/files": ", ".join(changed)[:1000]}
+        ranges = partition_ranges(partitions, months, unreadable)
+        if not ranges:
+            return [dg.RunRequest(run_key=key, asset_selection=without_months, tags=tags)]
+        return [dg.RunRequest(run_key=f"{key}:{start}:{end}", asset_selection=with_months,
+                              tags={**tags, **range_tags(start, end)})
+                for start, end in ranges]
 
     return landing_sensor
 

@@ -1,28 +1,56 @@
-"""Ingest: landed files into the warehouse's raw and ops schemas. Plain Python, no Dagster."""
+"""Ingest: landed files into the warehouse's raw and ops schemas. Plain Python, no Dagster.
+
+A run loads every landed file not loaded before, oldest first, whole. A run for some months
+(a Dagster partition range) then makes each of those months that no new file delivered what
+the most recently landed file holding it says, re-read from the archive: a single month can be
+reloaded or backfilled without a new delivery.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import closing
 
-from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, load_file
+from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, load_file, reload_months
 from ifo_pipeline.ingest.sources import landed_files, read_column_map
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
 
+DELIVERED = ("loaded", "loaded_with_rejects")
 
-def load_source(settings: Settings, source: CsvSource) -> list[FileLoad]:
-    """Load every landed file of `source` not loaded before, oldest first."""
+
+def load_source(settings: Settings, source: CsvSource,
+                months: Sequence[int] | None = None) -> list[FileLoad]:
+    """Load every landed file of `source` not loaded before, oldest first; then reload the
+    `months` (YYYYMM) no new file delivered."""
     files = landed_files(settings.landing_dir, source)
     column_map = read_column_map(settings.landing_dir)
     with closing(connect(settings.warehouse_path)) as con:
-        return [load_file(con, source, path, settings.archive_dir, column_map) for path in files]
+        loads = [load_file(con, source, path, settings.archive_dir, column_map) for path in files]
+        if months is not None:
+            delivered = {p for f in loads if f.outcome in DELIVERED for p in f.periods}
+            loads += reload_months(con, source, [m for m in months if m not in delivered],
+                                   column_map)
+    return loads
 
 
-def load_volumes(settings: Settings) -> list[FileLoad]:
-    """Load every landed volume file (CSV or XLSX) not loaded before, oldest first."""
-    from ifo_pipeline.ingest.volumes import VOLUMES, Catalogue, load_volume_file
+def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> list[FileLoad]:
+    """Load every landed volume file (CSV or XLSX) not loaded before, oldest first; then
+    reload the `months` whose year no new file delivered."""
+    from ifo_pipeline.ingest.volumes import (
+        VOLUMES,
+        Catalogue,
+        file_year,
+        load_volume_file,
+        reload_volume_months,
+    )
 
     files = landed_files(settings.landing_dir, VOLUMES)
     catalogue = Catalogue.load()
     with closing(connect(settings.warehouse_path)) as con:
-        return [load_volume_file(con, path, settings.archive_dir, catalogue) for path in files]
+        loads = [load_volume_file(con, path, settings.archive_dir, catalogue) for path in files]
+        if months is not None:
+            years = {file_year(files[i]) for i, f in enumerate(loads) if f.outcome in DELIVERED}
+            loads += reload_volume_months(con, [m for m in months if m // 100 not in years],
+                                          catalogue)
+    return loads

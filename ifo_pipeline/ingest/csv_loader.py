@@ -16,6 +16,7 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
-from ifo_pipeline.ingest.warehouse import transaction
+from ifo_pipeline.ingest.warehouse import scratch, transaction
 
 # One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
 # next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
@@ -70,7 +71,9 @@ class CsvSource(LandedSource):
 class FileLoad:
     file_name: str
     sha256: str
-    outcome: str  # loaded | loaded_with_rejects | rejected | already_loaded
+    # loaded | loaded_with_rejects | rejected | already_loaded; for a month's reload:
+    # reloaded (from the archived file) | no_file (no delivered file holds the months)
+    outcome: str
     rows_loaded: int = 0
     rows_rejected: int = 0
     message: str = ""
@@ -236,6 +239,28 @@ def _load_checked_file(
     column_map: dict[str, str],
 ) -> FileLoad:
     archived = archive_file(info, source, archive_dir)
+    try:
+        file_year = parse_file(con, source, info, column_map)
+        rows, rejected = _counts(con)
+        outcome = "loaded_with_rejects" if rejected else "loaded"
+        message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
+                   else f"{rows} rows loaded")
+        with transaction(con):
+            periods = file_periods(con, source, file_year)
+            _store_parsed(con, source, info, file_year)
+            if source.amount:
+                _reconcile(con, source, info)
+            log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
+    finally:
+        con.execute("DROP TABLE IF EXISTS parsed")
+    return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+
+
+def parse_file(
+    con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo,
+    column_map: dict[str, str],
+) -> int | None:
+    """Parse the file into the temporary table `parsed`; returns the year in its name."""
     with info.path.open(encoding=info.encoding, newline="") as fh:
         header = split_header(fh.readline())
     positions = resolve_columns(source, header, column_map)
@@ -252,30 +277,68 @@ def _load_checked_file(
         con.unregister("stream")
     if bad_rows:
         raise FileRejected("the line holds the control character U+001F", bad_rows[0])
-    rows, rejected, data_rows = con.execute("""
-        SELECT count(*) FILTER (WHERE NOT is_total_row AND reject_reason IS NULL),
-               count(*) FILTER (WHERE NOT is_total_row AND reject_reason IS NOT NULL),
-               count(*) FILTER (WHERE NOT is_total_row)
-        FROM parsed""").fetchone()
-    if data_rows == 0:
+    if con.execute("SELECT count(*) FROM parsed WHERE NOT is_total_row").fetchone()[0] == 0:
         raise FileRejected("the file has a header but no data rows")
-
-    outcome = "loaded_with_rejects" if rejected else "loaded"
-    message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
-               else f"{rows} rows loaded")
-    try:
-        with transaction(con):
-            periods = _store_parsed(con, source, info)
-            log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
-    finally:
-        con.execute("DROP TABLE IF EXISTS parsed")
-    return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+    return file_year
 
 
-def _store_parsed(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo) -> list[int]:
-    """Replace what the file supersedes, insert its rows and rejects, reconcile; the periods."""
-    target_cols = ", ".join(source.select)
-    if source.replace_key is None:
+def _counts(con: duckdb.DuckDBPyConnection, months: list[int] | None = None,
+            period_column: str | None = None) -> tuple[int, int]:
+    """Rows to load and rows rejected in `parsed` (within `months` when given)."""
+    where = f"AND {period_column} IN (SELECT unnest($months))" if months is not None else ""
+    return con.execute(f"""
+        SELECT count(*) FILTER (WHERE reject_reason IS NULL),
+               count(*) FILTER (WHERE reject_reason IS NOT NULL)
+        FROM parsed WHERE NOT is_total_row {where}""",
+        {"months": months} if months is not None else {}).fetchone()
+
+
+def file_periods(con: duckdb.DuckDBPyConnection, source: CsvSource,
+                 file_year: int | None) -> list[int]:
+    """The periods the parsed file is the truth for: every period on its rows (rejected rows
+    too: a corrected re-export of a month replaces the month), except periods outside the
+    file's year where a file holds one year (those rows are rejected, not a delivery)."""
+    if not source.period_column:
+        return []
+    return [r[0] for r in con.execute(f"""
+        SELECT DISTINCT {source.period_column} FROM parsed
+        WHERE {_delivered_rows(source, source.period_column, file_year)} ORDER BY 1""").fetchall()]
+
+
+def _delivered_rows(source: CsvSource, key: str, file_year: int | None) -> str:
+    """SQL: the rows of `parsed` that say what the file replaces (see file_periods)."""
+    condition = f"NOT is_total_row AND {key} IS NOT NULL"
+    if source.one_year_per_file and file_year is not None:
+        condition += f" AND {source.period_column} // 100 = {file_year}"
+    return condition
+
+
+def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> list[int]:
+    """The periods a landed file holds, read without the warehouse (the landing sensor).
+
+    Raises FileRejected for a file the load would refuse whole."""
+    info = inspect_file(path)
+    with closing(scratch()) as con:
+        return file_periods(con, source, parse_file(con, source, info, column_map))
+
+
+def _store_parsed(
+    con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo, file_year: int | None,
+    months: list[int] | None = None,
+) -> None:
+    """Replace what the file supersedes with its rows and rejects: everything it holds, or
+    only `months` (months reloaded from the file's archived copy)."""
+    params: dict = {"sha": info.sha256}
+    within = ""
+    if months is not None:
+        params["months"] = months
+        within = f"AND {source.period_column} IN (SELECT unnest($months))"
+        con.execute(f"""DELETE FROM {source.table}
+                        WHERE {source.period_column} IN (SELECT unnest($months))""",
+                    {"months": months})
+        con.execute("""DELETE FROM ops.rejects
+                       WHERE file_sha256 = $sha AND period IN (SELECT unnest($months))""", params)
+    elif source.replace_key is None:
         con.execute(f"DELETE FROM {source.table}")
     else:
         # A file replaces every key it holds, read from all its rows (rejected ones too):
@@ -283,23 +346,81 @@ def _store_parsed(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileI
         con.execute(f"""
             DELETE FROM {source.table} WHERE {source.replace_key} IN (
                 SELECT DISTINCT {source.replace_key} FROM parsed
-                WHERE NOT is_total_row AND {source.replace_key} IS NOT NULL)""")
+                WHERE {_delivered_rows(source, source.replace_key, file_year)})""")
+    target_cols = ", ".join(source.select)
     con.execute(f"""
         INSERT INTO {source.table} (file_sha256, line_number, {target_cols})
-        SELECT ?, line_number, {target_cols} FROM parsed
-        WHERE NOT is_total_row AND reject_reason IS NULL""", [info.sha256])
-    con.execute("""
-        INSERT INTO ops.rejects
-        SELECT ?, ?, ?, line_number, masked_raw, reject_reason, row_amount, now()
-        FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL""",
-        [info.sha256, info.path.name, source.name])
-    if source.amount:
-        _reconcile(con, source, info)
-    if not source.period_column:
+        SELECT $sha, line_number, {target_cols} FROM parsed
+        WHERE NOT is_total_row AND reject_reason IS NULL {within}""", params)
+    con.execute(f"""
+        INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
+                                 amount, rejected_at, period)
+        SELECT $sha, $name, $source, line_number, masked_raw, reject_reason, row_amount, now(),
+               {source.period_column or "NULL"}
+        FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL {within}""",
+        {**params, "name": info.path.name, "source": source.name})
+
+
+def reload_months(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    months: list[int],
+    column_map: dict[str, str] | None = None,
+) -> list[FileLoad]:
+    """Make each month what the most recently landed file holding it says, re-read from that
+    file's archived copy: a single month reloaded or backfilled without a new delivery."""
+    holders = newest_holders(con, source, months)
+    loads = []
+    for archived, held in holders.items():
+        info = inspect_file(Path(archived))
+        try:
+            file_year = parse_file(con, source, info, column_map or {})
+            rows, rejected = _counts(con, held, source.period_column)
+            message = f"{_months_text(held)} reloaded from the archived file: {rows} rows"
+            with transaction(con):
+                _store_parsed(con, source, info, file_year, held)
+                log_load(con, source, info, Path(archived), "reloaded", message, rows,
+                         rejected, held)
+        finally:
+            con.execute("DROP TABLE IF EXISTS parsed")
+        loads.append(FileLoad(info.path.name, info.sha256, "reloaded", rows, rejected,
+                              message, held))
+    return loads + no_file_for(source, months, holders)
+
+
+def newest_holders(con: duckdb.DuckDBPyConnection, source: LandedSource,
+                   months: list[int]) -> dict[str, list[int]]:
+    """Archived file -> the months it is the most recently landed file to hold."""
+    rows = con.execute("""
+        WITH delivered AS (
+            SELECT load_id, archived_as, string_split(periods, ',') AS periods
+            FROM ops.load_log
+            WHERE source = $source AND outcome IN ('loaded', 'loaded_with_rejects')
+        )
+        SELECT month, arg_max(archived_as, load_id)
+        FROM (SELECT unnest($months::INTEGER[]) AS month) wanted
+        JOIN delivered ON list_contains(delivered.periods, CAST(month AS VARCHAR))
+        GROUP BY month ORDER BY month""", {"source": source.name, "months": months}).fetchall()
+    holders: dict[str, list[int]] = {}
+    for month, archived in rows:
+        holders.setdefault(archived, []).append(month)
+    return holders
+
+
+def no_file_for(source: LandedSource, months: list[int],
+                holders: dict[str, list[int]]) -> list[FileLoad]:
+    """The months no delivered file holds, as one entry for the run's report."""
+    held = {m for ms in holders.values() for m in ms}
+    missing = [m for m in months if m not in held]
+    if not missing:
         return []
-    return [r[0] for r in con.execute(f"""
-        SELECT DISTINCT {source.period_column} FROM parsed
-        WHERE NOT is_total_row AND {source.period_column} IS NOT NULL ORDER BY 1""").fetchall()]
+    return [FileLoad("", "", "no_file", message=f"no delivered {source.folder}/ file holds "
+                     f"{_months_text(missing)}", periods=missing)]
+
+
+def _months_text(months: list[int]) -> str:
+    names = [f"{m // 100}-{m % 100:02d}" for m in sorted(months)]
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]} .. {names[-1]} ({len(names)})"
 
 
 def identify_new_file(
@@ -318,8 +439,8 @@ def identify_new_file(
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> FileLoad | None:
     """The no-op answer for bytes seen before (whatever their name), else None."""
-    row = con.execute("SELECT file_name, outcome FROM ops.load_log WHERE file_sha256 = ? LIMIT 1",
-                      [sha256]).fetchone()
+    row = con.execute("""SELECT file_name, outcome FROM ops.load_log WHERE file_sha256 = ?
+                         ORDER BY load_id LIMIT 1""", [sha256]).fetchone()
     if row is None:
         return None
     return FileLoad(row[0], sha256, "already_loaded",
@@ -387,7 +508,8 @@ def reject_file(
     message = f"{source.folder}/{info.path.name}{where}: {exc.reason}"
     log_load(con, source, info, archived, "rejected", message)
     con.execute(
-        "INSERT INTO ops.rejects VALUES (?, ?, ?, ?, NULL, ?, NULL, now())",
+        """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, reason,
+                                    rejected_at) VALUES (?, ?, ?, ?, ?, now())""",
         [info.sha256, info.path.name, source.name, exc.line, "file rejected: " + exc.reason],
     )
     return FileLoad(info.path.name, info.sha256, "rejected", message=message)

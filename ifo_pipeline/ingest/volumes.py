@@ -29,10 +29,11 @@ from ifo_pipeline.ingest.csv_loader import (
     archive_file,
     identify_new_file,
     log_load,
+    no_file_for,
     normalise_header,
     reject_file,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
@@ -241,19 +242,68 @@ def load_volume_file(
     if isinstance(info, FileLoad):
         return info
     try:
-        year_match = YEAR_IN_NAME.search(path.name)
-        if not year_match:
-            raise FileRejected("the file name must hold the year (verksamhetsmatt_2019.csv)")
-        year = int(year_match.group(1))
+        year = file_year(path)
         cells, rejects = _cells(read_volume_rows(info), year, catalogue)
     except FileRejected as exc:
         return reject_file(con, VOLUMES, info, archive_dir, exc)
     archived = archive_file(info, VOLUMES, archive_dir)
-    con.register("incoming_cells", pa.Table.from_pylist(cells, schema=VOLUME_SCHEMA))
     outcome = "loaded_with_rejects" if rejects else "loaded"
     message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
-    try:
+    with transaction(con):
+        _store_cells(con, info, year, cells, rejects)
+        log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
+                 sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
+    return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
+
+
+def file_year(path: Path) -> int:
+    """A volume file holds one year, named in the file name."""
+    year_match = YEAR_IN_NAME.search(path.name)
+    if not year_match:
+        raise FileRejected("the file name must hold the year (verksamhetsmatt_2019.csv)")
+    return int(year_match.group(1))
+
+
+def reload_volume_months(
+    con: duckdb.DuckDBPyConnection, months: list[int], catalogue: Catalogue
+) -> list[FileLoad]:
+    """Make each month what the most recently landed file of its year says (a later delivery
+    of a year replaces the year), re-read from that file's archived copy."""
+    delivered = con.execute("""
+        SELECT file_name, archived_as FROM ops.load_log
+        WHERE source = ? AND outcome IN ('loaded', 'loaded_with_rejects')
+        ORDER BY load_id""", [VOLUMES.name]).fetchall()
+    newest = {file_year(Path(name)): archived for name, archived in delivered}
+    holders: dict[str, list[int]] = {}
+    for month in months:
+        if month // 100 in newest:
+            holders.setdefault(newest[month // 100], []).append(month)
+    loads = []
+    for archived, held in holders.items():
+        path = Path(archived)
+        info = inspect_file(path, text=path.suffix.lower() != ".xlsx")
+        year = file_year(path)
+        cells, rejects = _cells(read_volume_rows(info), year, catalogue)
+        cells = [c for c in cells if year * 100 + c["manad"] in held]
+        rejects = [r for r in rejects if year * 100 + r[-1] in held]
+        message = f"{len(held)} month(s) of {year} reloaded from the archived file"
         with transaction(con):
+            _store_cells(con, info, year, cells, rejects, [m % 100 for m in held])
+            log_load(con, VOLUMES, info, path, "reloaded", message, len(cells), len(rejects),
+                     held)
+        loads.append(FileLoad(path.name, info.sha256, "reloaded", len(cells), len(rejects),
+                              message, held))
+    return loads + no_file_for(VOLUMES, months, holders)
+
+
+def _store_cells(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, year: int, cells: list[dict],
+    rejects: list[tuple], months: list[int] | None = None,
+) -> None:
+    """Replace the year (or only `months` of it, numbered 1-12) with the file's cells."""
+    con.register("incoming_cells", pa.Table.from_pylist(cells, schema=VOLUME_SCHEMA))
+    try:
+        if months is None:
             # A correction is a value that was delivered before and now reads differently.
             con.execute("""
                 INSERT INTO ops.volume_changes
@@ -264,17 +314,24 @@ def load_volume_file(
                 WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''
                   AND old.ratt_text IS DISTINCT FROM new.ratt_text""", [info.sha256, year])
             con.execute("DELETE FROM raw.volume_cells WHERE ar = ?", [year])
-            con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
-                        [info.sha256])
-            for sheet, row_number, column, raw, reason in rejects:
-                con.execute("INSERT INTO ops.rejects VALUES (?, ?, ?, ?, ?, ?, NULL, now())",
-                            [info.sha256, path.name, VOLUMES.name, row_number,
-                             f"{sheet + '!' if sheet else ''}{column}: {raw}", reason])
-            log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
-                     sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
+        else:
+            con.execute("""DELETE FROM raw.volume_cells
+                           WHERE ar = ? AND manad IN (SELECT unnest(?::INTEGER[]))""",
+                        [year, months])
+            con.execute("""DELETE FROM ops.rejects WHERE file_sha256 = ?
+                           AND period IN (SELECT unnest(?::INTEGER[]))""",
+                        [info.sha256, [year * 100 + m for m in months]])
+        con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
+                    [info.sha256])
     finally:
         con.unregister("incoming_cells")
-    return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
+    if rejects:
+        con.executemany(
+            """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
+                                        rejected_at, period) VALUES (?, ?, ?, ?, ?, ?, now(), ?)""",
+            [[info.sha256, info.path.name, VOLUMES.name, row_number,
+              f"{sheet + '!' if sheet else ''}{column}: {raw}", reason, year * 100 + month]
+             for sheet, row_number, column, raw, reason, month in rejects])
 
 
 def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
@@ -288,7 +345,7 @@ def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
                 parsed = parse_cell(raw)
             except CellError as exc:
                 rejects.append((row.sheet, row.row_number, column, raw,
-                                f"{row.measure} ({section}), {column}: {exc}"))
+                                f"{row.measure} ({section}), {column}: {exc}", month))
                 continue
             cells.append({
                 "sheet": row.sheet, "row_number": row.row_number, "column_name": column,

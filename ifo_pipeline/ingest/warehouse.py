@@ -161,8 +161,11 @@ CREATE TABLE IF NOT EXISTS ops.rejects (
     raw VARCHAR,
     reason VARCHAR NOT NULL,
     amount DECIMAL(18, 2),
-    rejected_at TIMESTAMP NOT NULL
+    rejected_at TIMESTAMP NOT NULL,
+    period INTEGER  -- the row's month when it has one: a month's reload replaces its rejects
 );
+-- Warehouses created before rejects had a period.
+ALTER TABLE ops.rejects ADD COLUMN IF NOT EXISTS period INTEGER;
 
 CREATE TABLE IF NOT EXISTS ops.reconciliation (
     file_sha256 VARCHAR NOT NULL,
@@ -224,6 +227,14 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
         con.execute(RAW_AND_OPS_DDL)
+    con.execute(MACROS)
+    return con
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the parsing rules, for reading a file without the
+    warehouse (the landing sensor runs while a pipeline run holds ifo.duckdb)."""
+    con = duckdb.connect()
     con.execute(MACROS)
     return con
 
