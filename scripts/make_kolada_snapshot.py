@@ -97,11 +97,14 @@ def main() -> None:
          envelope(municipalities)),
         ("kpi", metadata_urls(BASE, "kpi", config.kpis)[0], envelope(kpis)),
     ]
-    data_url = data_urls(BASE, config.kpis, [*places, *config.comparison_groups],
-                         config.years)[0]
-    rows = [row(k, p, y) for k in config.kpis for p in [*places, *config.comparison_groups]
-            for y in config.years if (k, p, y) in figures]
-    responses.append(("data", data_url, envelope(rows)))
+    # One response per year, as the client asks (one segment of KPIs and of places each).
+    data_urls_by_year = data_urls(BASE, config.kpis, [*places, *config.comparison_groups],
+                                  config.years)
+    assert len(data_urls_by_year) == len(config.years)
+    for year, data_url in zip(sorted(config.years), data_urls_by_year, strict=True):
+        rows = [row(k, p, year) for k in config.kpis
+                for p in [*places, *config.comparison_groups] if (k, p, year) in figures]
+        responses.append(("data", data_url, envelope(rows)))
     manifest = []
     for index, (kind, url, body) in enumerate(responses, start=1):
         name = f"{index:04d}_{kind}.json"

@@ -56,13 +56,14 @@ def test_real_data_rows_page_and_flatten(httpserver, shared_dir):
     assert sum(len(r.payload["values"]) for r in responses) == len(rows)
 
 
-def test_ids_are_batched_25_per_segment():
+def test_ids_are_batched_25_per_segment_and_years_one_per_request():
     ids = [f"{i:04d}" for i in range(60)]
     assert [len(b.split(",")) for b in batches(ids)] == [25, 25, 10]
-    urls = data_urls("http://x/v3", ["N30001"], ids, [2018, 2019])
-    assert len(urls) == 3
+    urls = data_urls("http://x/v3", ["N30001"], ids, [2019, 2018])
+    assert len(urls) == 6
     assert urls[0].startswith("http://x/v3/data/kpi/N30001/municipality/0000,0001,")
-    assert urls[0].endswith("/year/2018,2019?per_page=5000")
+    assert [u.rsplit("/year/", 1)[1] for u in urls[::3]] == [
+        "2018?per_page=5000", "2019?per_page=5000"]
 
 
 def test_429_and_500_are_retried_then_answered(httpserver):

@@ -111,9 +111,11 @@ def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, https
     with closing(connect_published(settings.published_path)) as con:
         assert con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
             WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0] == 14.4
-        logged = con.execute("""SELECT count(*) FROM ops.load_log WHERE source = 'kolada'
-            AND message LIKE ?""", [httpserver.url_for("/v3") + "/data/%"]).fetchone()[0]
-    assert logged == 1  # the fetched response, with its URL, hash and fetch time
+        logged = con.execute("""SELECT message FROM ops.load_log WHERE source = 'kolada'
+            AND message LIKE ? ORDER BY message""",
+            [httpserver.url_for("/v3") + "/data/%"]).fetchall()
+    # The fetched responses, one per year (batched by year), with URL, hash and fetch time.
+    assert [m[0].split("/year/")[1][:4] for m in logged] == ["2017", "2018", "2019"]
 
 
 def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_path, httpserver):

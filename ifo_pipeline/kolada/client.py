@@ -1,7 +1,8 @@
 """A Kolada API v3 client on requests. Plain Python: no Dagster here.
 
 - Path-form URLs (`/data/kpi/{ids}/municipality/{ids}/year/{years}`): the query-string form
-  silently returns nothing on a misspelt parameter. At most 25 ids per segment, `per_page=5000`.
+  silently returns nothing on a misspelt parameter. At most 25 ids per segment, `per_page=5000`,
+  one year per request (Kolada batched by year).
 - Paging follows `next_url` to the end (never trusting `count`), and refuses a loop.
 - Every call has a timeout; 429, 5xx, connection errors, timeouts and truncated bodies are
   retried with exponential backoff and jitter, honouring `Retry-After`.
@@ -127,10 +128,11 @@ def batches(ids: Sequence[str], size: int = IDS_PER_SEGMENT) -> list[str]:
 
 def data_urls(base_url: str, kpis: Sequence[str], municipalities: Sequence[str],
               years: Sequence[int]) -> list[str]:
+    """Batched by year: one request per year (and id segments), so that a year's figures are
+    one landed response each, and a failure names the year it could not fetch."""
     base = base_url.rstrip("/")
     return [f"{base}/data/kpi/{k}/municipality/{m}/year/{y}?per_page={PER_PAGE}"
-            for k, m, y in product(batches(kpis), batches(municipalities),
-                                   batches([str(y) for y in years]))]
+            for y, k, m in product(sorted(set(years)), batches(kpis), batches(municipalities))]
 
 
 def metadata_urls(base_url: str, kind: str, ids: Sequence[str]) -> list[str]:
