@@ -6,17 +6,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from datetime import date
 
 import dagster as dg
+import duckdb
 import pytest
 
 from ifo_pipeline.cli import main
-from ifo_pipeline.defs import build_definitions
+from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
 from ifo_pipeline.defs.kolada import FETCH_KEY
 from ifo_pipeline.defs.operations import LEDGER_KEY
 from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 from ifo_pipeline.operations import ledger_staleness
+from ifo_pipeline.publish import connect_published
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import write_text
@@ -71,6 +74,34 @@ def test_the_sensor_requests_runs_for_exactly_the_months_that_landed(settings):
         assert RANGE_START_TAG not in without_months.tags
         assert LEDGER_KEY not in without_months.asset_selection
         assert dg.AssetKey(["raw", "budget_lines"]) in without_months.asset_selection
+
+
+def test_the_sensors_run_loads_and_materialises_exactly_its_months(settings):
+    generate_sample(settings.landing_dir, rows_per_unit_month=5)
+    assert run_pipeline(settings, offline=True).success
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("landing")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        sensor(context)  # what the run above loaded
+        # A corrected February: the year-to-date export's February without its last row.
+        ledger = settings.landing_dir / "ledger"
+        lines = [line for line in (ledger / "huvudbok_2019_ack_201903.csv").read_text(
+            encoding="utf-8").splitlines(keepends=True) if line.startswith(("Period", "201902"))]
+        write_text(ledger / "huvudbok_201902_rattelse.csv", "".join(lines[:-1]))
+        [request] = sensor(context)
+        job = defs.resolve_job_def(NIGHTLY_JOB).get_subset(
+            asset_selection=set(request.asset_selection))
+        result = job.execute_in_process(instance=instance, tags=request.tags)
+        assert result.success
+        assert {e.partition for e in result.get_asset_materialization_events()
+                if e.asset_key == LEDGER_KEY} == {"2019-02"}
+    with closing(connect_published(settings.published_path)) as con:
+        assert con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'loaded'
+            AND file_name = 'huvudbok_201902_rattelse.csv'""").fetchone()[0] == 1
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+        assert con.execute("SELECT count(*) FROM raw.ledger_lines WHERE period = 201902"
+                           ).fetchone()[0] == len(lines) - 2  # less the header and the row
 
 
 def test_a_file_that_cannot_be_read_still_gets_a_run_that_says_why(settings):
