@@ -5,7 +5,9 @@
 Writes a semicolon-separated, Swedish-formatted export (with DuckDB, so that writing is not
 what is measured) and times `load_file`: hashing and encoding detection, the streamed parse,
 the reject rules, personnummer masking, the insert, the reconciliation. Prints rows/second and
-the peak resident memory. Not a test: speed is measured here, never asserted in the suite.
+the peak resident memory; then what the landing sensor spends reading the file's months and
+what reloading one month (a partition) from the archived copy takes. Not a test: speed is
+measured here, never asserted in the suite.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.csv_loader import load_file
+from ifo_pipeline.ingest.csv_loader import load_file, reload_months, scan_periods
 from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.ingest.warehouse import connect
 
@@ -66,6 +68,17 @@ def main() -> None:
             result = load_file(con, LEDGER, export, root / "warehouse" / "archive")
             elapsed = time.perf_counter() - started
             balanced = con.execute("SELECT balanced FROM ops.reconciliation").fetchone()[0]
+            month = max(result.periods)
+            started = time.perf_counter()
+            [reload] = reload_months(con, LEDGER, [month])
+            reloaded = time.perf_counter() - started
+        started = time.perf_counter()
+        months = scan_periods(LEDGER, export, {})
+        scanned = time.perf_counter() - started
+        print(f"scan_periods (the landing sensor, per file): {scanned:.1f} s, "
+              f"{len(months)} months")
+        print(f"reload_months (one month, {reload.rows_loaded:,} rows, from the archived file): "
+              f"{reloaded:.1f} s")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"rows: {args.rows:,}  file: {size_mb:,.0f} MB (written in {written:.1f} s)")
         print(f"load_file: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s, outcome "

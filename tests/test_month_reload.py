@@ -7,6 +7,8 @@ import os
 from contextlib import closing
 from decimal import Decimal
 
+import pytest
+
 from ifo_pipeline.ingest import load_source
 from ifo_pipeline.ingest.csv_loader import load_file, reload_months
 from ifo_pipeline.ingest.sources import BUDGET, LEDGER
@@ -68,6 +70,12 @@ def test_a_month_is_reloaded_from_the_newest_landed_file_that_holds_it(con, sett
     assert con.execute("SELECT count(*) FROM ops.rejects").fetchone()[0] == 1
     assert con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'reloaded'"""
                        ).fetchone()[0] == 2
+
+    for archived in settings.archive_dir.rglob("huvudbok_201902_rattelse.csv"):
+        archived.unlink()
+    with pytest.raises(FileNotFoundError, match="cannot reload 2019-02: the archived copy"):
+        reload_months(con, LEDGER, [201902])
+    assert month_sums(con) == expected  # nothing half-done
 
 
 def test_a_run_for_some_months_loads_new_files_and_reloads_only_the_rest(settings):

@@ -372,7 +372,7 @@ def reload_months(
     holders = newest_holders(con, source, months)
     loads = []
     for archived, held in holders.items():
-        info = inspect_file(Path(archived))
+        info = inspect_file(archived_copy(archived, held))
         try:
             file_year = parse_file(con, source, info, column_map or {})
             rows, rejected = _counts(con, held, source.period_column)
@@ -405,6 +405,15 @@ def newest_holders(con: duckdb.DuckDBPyConnection, source: LandedSource,
     for month, archived in rows:
         holders.setdefault(archived, []).append(month)
     return holders
+
+
+def archived_copy(archived: str, months: list[int]) -> Path:
+    """The archived file a month is reloaded from; its loss is an error that says so."""
+    path = Path(archived)
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot reload {_months_text(months)}: the archived copy "
+                                f"{path} is missing (the archive must be kept)")
+    return path
 
 
 def no_file_for(source: LandedSource, months: list[int],

@@ -27,6 +27,7 @@ from ifo_pipeline.ingest.csv_loader import (
     FileLoad,
     LandedSource,
     archive_file,
+    archived_copy,
     identify_new_file,
     log_load,
     no_file_for,
@@ -280,7 +281,7 @@ def reload_volume_months(
             holders.setdefault(newest[month // 100], []).append(month)
     loads = []
     for archived, held in holders.items():
-        path = Path(archived)
+        path = archived_copy(archived, held)
         info = inspect_file(path, text=path.suffix.lower() != ".xlsx")
         year = file_year(path)
         cells, rejects = _cells(read_volume_rows(info), year, catalogue)
