@@ -41,17 +41,23 @@ def run_pipeline(
     from ifo_pipeline.defs.kolada import FETCH_KEY
     from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
 
-    notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
-             for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
-    defs = build_definitions(settings, parse_dbt=True)
-    graph = defs.resolve_asset_graph()
+    partitions = monthly_partitions(settings)
     if months is None:
         pending, unreadable = pending_months(settings)
-        ranges = partition_ranges(monthly_partitions(settings), pending, unreadable)
+        ranges = partition_ranges(partitions, pending, unreadable)
         # One run over the whole span: the months between are reloaded, to the same result.
         span = (ranges[0][0], ranges[-1][1]) if ranges else None
     else:
         span = (month_key(months[0]), month_key(months[1]))
+        valid = partitions.get_partition_keys()
+        if not set(span) <= set(valid):
+            return RunOutcome(False, "", f"ifo run: {span[0]} .. {span[1]} is not within the "
+                              f"monthly partitions {valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH "
+                              "to the current month); nothing was run.")
+    notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
+             for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
+    defs = build_definitions(settings, parse_dbt=True)
+    graph = defs.resolve_asset_graph()
     keys = [k for k in graph.get_all_asset_keys()
             if not (offline and k == FETCH_KEY)
             and (span or graph.get(k).partitions_def is None)]

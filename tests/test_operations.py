@@ -130,6 +130,15 @@ def test_the_nightly_schedule_refreshes_kolada_and_the_marts_in_stockholm_time(s
         request.asset_check_keys
 
 
+def test_ifo_run_refuses_months_outside_the_partitions(settings, monkeypatch, capsys):
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    assert main(["run", "--offline", "--months", "2010-01:2010-03"]) == 1
+    assert "2010-01 .. 2010-03 is not within the monthly partitions 2015-01 .." in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--months", "2019-13"])
+
+
 def test_ifo_status_tells_what_loaded_and_what_is_stale(demo, monkeypatch, capsys):
     settings, _ = demo
     monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))

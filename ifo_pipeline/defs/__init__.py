@@ -77,13 +77,13 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
                     "rebuild the marts, publish them.")
     all_keys = [key for a in assets for key in a.keys]
     without_months = [key for a in assets if a.partitions_def is None for key in a.keys]
+    check_keys = [key for d in [*assets, *checks] for key in d.check_keys]
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=[nightly],
         schedules=[build_schedule(nightly, settings, without_months,
-                                  checks_for(
-            [key for d in [*assets, *checks] for key in d.check_keys], without_months))],
+                                  checks_for(check_keys, without_months))],
         sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={
             "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
