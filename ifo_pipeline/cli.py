@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def month_range(text: str) -> tuple[int, int]:
     """'2019-01:2019-03' or '2019-03' -> (201901, 201903)."""
-    from ifo_pipeline.operations import period_of
+    from ifo_pipeline.months import period_of
 
     first, _, last = text.partition(":")
     try:

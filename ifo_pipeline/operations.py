@@ -17,6 +17,7 @@ from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, landed_files, read_column_map
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.months import month_key
 from ifo_pipeline.settings import Settings
 
 FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
@@ -43,14 +44,17 @@ def run_key(changed: list[str], current: dict[str, list[int]]) -> str:
     return hashlib.sha256(facts.encode()).hexdigest()[:16]
 
 
-def file_months(landing_dir: Path, relative: str) -> list[int] | None:
+def file_months(landing_dir: Path, relative: str,
+                column_map: dict[str, str] | None = None) -> list[int] | None:
     """The months (YYYYMM) a landed file delivers: [] for a source without months (budget,
     forecasts, configuration), None when the file cannot be read (its load refuses it)."""
     path = landing_dir / relative
     folder = Path(relative).parts[0]
     try:
         if folder == LEDGER.folder:
-            return scan_periods(LEDGER, path, read_column_map(landing_dir))
+            if column_map is None:
+                column_map = read_column_map(landing_dir)
+            return scan_periods(LEDGER, path, column_map)
         if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
             year = file_year(path)
             return [year * 100 + month for month in range(1, 13)]
@@ -59,48 +63,28 @@ def file_months(landing_dir: Path, relative: str) -> list[int] | None:
     return []
 
 
-def pending_months(settings: Settings) -> tuple[set[int], bool]:
-    """The months of landed ledger and volume files not loaded yet, and whether some such file
-    cannot be read (it still needs a run, which refuses it and says why)."""
+def months_of(landing_dir: Path, relative_paths: list[str]) -> tuple[set[int], bool]:
+    """The months the landed files deliver, and whether one of them cannot be read (it still
+    needs a run, which refuses it and says why)."""
+    column_map = read_column_map(landing_dir)
     months: set[int] = set()
     unreadable = False
-    with closing(connect(settings.warehouse_path)) as con:
-        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
-    for source in (LEDGER, VOLUMES):
-        for path in landed_files(settings.landing_dir, source):
-            if inspect_file(path, text=False).sha256 in seen:
-                continue
-            found = file_months(settings.landing_dir, str(path.relative_to(settings.landing_dir)))
-            unreadable |= found is None
-            months.update(found or [])
+    for relative in relative_paths:
+        found = file_months(landing_dir, relative, column_map)
+        unreadable |= found is None
+        months.update(found or [])
     return months, unreadable
 
 
-def month_key(period: int) -> str:
-    """201903 -> '2019-03', the monthly partition key."""
-    return f"{period // 100}-{period % 100:02d}"
-
-
-def period_of(key: str) -> int:
-    """'2019-03' -> 201903."""
-    year, month = key.split("-")
-    return int(year) * 100 + int(month)
-
-
-def month_ranges(months: set[int] | list[int]) -> list[tuple[int, int]]:
-    """Contiguous runs of months: {201811, 201812, 201901, 201905} ->
-    [(201811, 201901), (201905, 201905)]."""
-    ranges: list[tuple[int, int]] = []
-    for month in sorted(months):
-        if ranges and _next_month(ranges[-1][1]) == month:
-            ranges[-1] = (ranges[-1][0], month)
-        else:
-            ranges.append((month, month))
-    return ranges
-
-
-def _next_month(period: int) -> int:
-    return period + 1 if period % 100 < 12 else (period // 100 + 1) * 100 + 1
+def pending_months(settings: Settings) -> tuple[set[int], bool]:
+    """The months of the landed ledger and volume files not loaded yet (see months_of)."""
+    with closing(connect(settings.warehouse_path)) as con:
+        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+    new = [str(path.relative_to(settings.landing_dir))
+           for source in (LEDGER, VOLUMES)
+           for path in landed_files(settings.landing_dir, source)
+           if inspect_file(path, text=False).sha256 not in seen]
+    return months_of(settings.landing_dir, new)
 
 
 @dataclass(frozen=True)
@@ -125,7 +109,7 @@ def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Sta
 
 
 def _period(period: int | None) -> str:
-    return "none" if period is None else f"{period // 100}-{period % 100:02d}"
+    return "none" if period is None else month_key(period)
 
 
 def loaded_ledger_periods(con: duckdb.DuckDBPyConnection) -> set[int]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
-from ifo_pipeline.operations import month_key, pending_months
+from ifo_pipeline.months import month_key
+from ifo_pipeline.operations import pending_months
 from ifo_pipeline.settings import Settings
 
 

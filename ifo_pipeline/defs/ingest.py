@@ -16,12 +16,12 @@ from contextlib import closing
 import dagster as dg
 
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.ingest import DELIVERED, load_source, load_volumes
-from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, LandedSource
+from ifo_pipeline.ingest import load_source, load_volumes
+from ifo_pipeline.ingest.csv_loader import DELIVERED, CsvSource, FileLoad, LandedSource
 from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER
 from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
 from ifo_pipeline.ingest.warehouse import connect
-from ifo_pipeline.operations import period_of
+from ifo_pipeline.months import period_of
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.validation.schemas import SCHEMAS, Validation, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems

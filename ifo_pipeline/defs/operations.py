@@ -14,10 +14,10 @@ from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.operations import (
     changed_files,
-    file_months,
     landing_state,
     ledger_staleness,
     loaded_ledger_periods,
+    months_of,
     run_key,
 )
 from ifo_pipeline.settings import TIMEZONE, Settings
@@ -61,12 +61,7 @@ def build_landing_sensor(job: UnresolvedAssetJobDefinition, settings: Settings,
         if not changed:
             context.update_cursor(json.dumps(current))
             return dg.SkipReason(f"nothing new in {landing_dir}")
-        months: set[int] = set()
-        unreadable = False
-        for name in changed:
-            found = file_months(landing_dir, name)
-            unreadable |= found is None
-            months.update(found or [])
+        months, unreadable = months_of(landing_dir, changed)
         context.update_cursor(json.dumps(current))
         key = run_key(changed, current)
         tags = {"ifo/files": ", ".join(changed)[:1000]}

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import dagster as dg
 
-from ifo_pipeline.operations import month_key, month_ranges
+from ifo_pipeline.months import month_key, month_ranges
 from ifo_pipeline.settings import TIMEZONE, Settings
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import closing
+from pathlib import Path
 
-from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, load_file, reload_months
+from ifo_pipeline.ingest.csv_loader import (
+    DELIVERED,
+    CsvSource,
+    FileLoad,
+    load_file,
+    reload_months,
+)
 from ifo_pipeline.ingest.sources import landed_files, read_column_map
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
-
-DELIVERED = ("loaded", "loaded_with_rejects")
 
 
 def load_source(settings: Settings, source: CsvSource,
@@ -50,7 +55,7 @@ def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> lis
     with closing(connect(settings.warehouse_path)) as con:
         loads = [load_volume_file(con, path, settings.archive_dir, catalogue) for path in files]
         if months is not None:
-            years = {file_year(files[i]) for i, f in enumerate(loads) if f.outcome in DELIVERED}
+            years = {file_year(Path(f.file_name)) for f in loads if f.outcome in DELIVERED}
             loads += reload_volume_months(con, [m for m in months if m // 100 not in years],
                                           catalogue)
     return loads

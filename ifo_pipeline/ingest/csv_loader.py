@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import scratch, transaction
+from ifo_pipeline.months import months_text
 
 # One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
 # next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
@@ -65,6 +66,10 @@ class CsvSource(LandedSource):
     total_row: str | None = None  # SQL: the row is a trailing control total
     period_column: str | None = None  # target column holding YYYYMM, for the load log
     one_year_per_file: bool = False  # rows outside the file's year are rejected
+
+
+# The outcomes of a file that was delivered (loaded), as opposed to refused or seen before.
+DELIVERED = ("loaded", "loaded_with_rejects")
 
 
 @dataclass
@@ -285,7 +290,7 @@ def parse_file(
 def _counts(con: duckdb.DuckDBPyConnection, months: list[int] | None = None,
             period_column: str | None = None) -> tuple[int, int]:
     """Rows to load and rows rejected in `parsed` (within `months` when given)."""
-    where = f"AND {period_column} IN (SELECT unnest($months))" if months is not None else ""
+    where = f"AND {_in_months(period_column)}" if months is not None else ""
     return con.execute(f"""
         SELECT count(*) FILTER (WHERE reject_reason IS NULL),
                count(*) FILTER (WHERE reject_reason IS NOT NULL)
@@ -332,12 +337,11 @@ def _store_parsed(
     within = ""
     if months is not None:
         params["months"] = months
-        within = f"AND {source.period_column} IN (SELECT unnest($months))"
-        con.execute(f"""DELETE FROM {source.table}
-                        WHERE {source.period_column} IN (SELECT unnest($months))""",
+        within = f"AND {_in_months(source.period_column)}"
+        con.execute(f"DELETE FROM {source.table} WHERE {_in_months(source.period_column)}",
                     {"months": months})
-        con.execute("""DELETE FROM ops.rejects
-                       WHERE file_sha256 = $sha AND period IN (SELECT unnest($months))""", params)
+        con.execute(f"DELETE FROM ops.rejects WHERE file_sha256 = $sha AND {_in_months('period')}",
+                    params)
     elif source.replace_key is None:
         con.execute(f"DELETE FROM {source.table}")
     else:
@@ -361,6 +365,11 @@ def _store_parsed(
         {**params, "name": info.path.name, "source": source.name})
 
 
+def _in_months(column: str) -> str:
+    """SQL: `column` is one of the months bound as $months."""
+    return f"{column} IN (SELECT unnest($months))"
+
+
 def reload_months(
     con: duckdb.DuckDBPyConnection,
     source: CsvSource,
@@ -376,7 +385,7 @@ def reload_months(
         try:
             file_year = parse_file(con, source, info, column_map or {})
             rows, rejected = _counts(con, held, source.period_column)
-            message = f"{_months_text(held)} reloaded from the archived file: {rows} rows"
+            message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):
                 _store_parsed(con, source, info, file_year, held)
                 log_load(con, source, info, Path(archived), "reloaded", message, rows,
@@ -395,12 +404,13 @@ def newest_holders(con: duckdb.DuckDBPyConnection, source: LandedSource,
         WITH delivered AS (
             SELECT load_id, archived_as, string_split(periods, ',') AS periods
             FROM ops.load_log
-            WHERE source = $source AND outcome IN ('loaded', 'loaded_with_rejects')
+            WHERE source = $source AND outcome IN (SELECT unnest($delivered))
         )
         SELECT month, arg_max(archived_as, load_id)
         FROM (SELECT unnest($months::INTEGER[]) AS month) wanted
         JOIN delivered ON list_contains(delivered.periods, CAST(month AS VARCHAR))
-        GROUP BY month ORDER BY month""", {"source": source.name, "months": months}).fetchall()
+        GROUP BY month ORDER BY month""",
+        {"source": source.name, "months": months, "delivered": list(DELIVERED)}).fetchall()
     holders: dict[str, list[int]] = {}
     for month, archived in rows:
         holders.setdefault(archived, []).append(month)
@@ -411,7 +421,7 @@ def archived_copy(archived: str, months: list[int]) -> Path:
     """The archived file a month is reloaded from; its loss is an error that says so."""
     path = Path(archived)
     if not path.is_file():
-        raise FileNotFoundError(f"cannot reload {_months_text(months)}: the archived copy "
+        raise FileNotFoundError(f"cannot reload {months_text(months)}: the archived copy "
                                 f"{path} is missing (the archive must be kept)")
     return path
 
@@ -424,12 +434,7 @@ def no_file_for(source: LandedSource, months: list[int],
     if not missing:
         return []
     return [FileLoad("", "", "no_file", message=f"no delivered {source.folder}/ file holds "
-                     f"{_months_text(missing)}", periods=missing)]
-
-
-def _months_text(months: list[int]) -> str:
-    names = [f"{m // 100}-{m % 100:02d}" for m in sorted(months)]
-    return ", ".join(names) if len(names) <= 3 else f"{names[0]} .. {names[-1]} ({len(names)})"
+                     f"{months_text(missing)}", periods=missing)]
 
 
 def identify_new_file(

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from ifo_pipeline.ingest.csv_loader import (
+    DELIVERED,
     YEAR_IN_NAME,
     FileLoad,
     LandedSource,
@@ -272,8 +273,8 @@ def reload_volume_months(
     of a year replaces the year), re-read from that file's archived copy."""
     delivered = con.execute("""
         SELECT file_name, archived_as FROM ops.load_log
-        WHERE source = ? AND outcome IN ('loaded', 'loaded_with_rejects')
-        ORDER BY load_id""", [VOLUMES.name]).fetchall()
+        WHERE source = ? AND outcome IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY load_id""", [VOLUMES.name, list(DELIVERED)]).fetchall()
     newest = {file_year(Path(name)): archived for name, archived in delivered}
     holders: dict[str, list[int]] = {}
     for month in months:
