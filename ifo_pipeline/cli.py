@@ -1,10 +1,10 @@
 """`ifo`: the command line for the nightly run, the demo and the controllers' terminal.
 
-    ifo sample            write the demo's sample exports into the landing directory
-    ifo run               load what has landed, rebuild and publish the marts (Dagster job)
-    ifo run --months 2019-01:2019-03    also reload those months from the archived files
-    ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
-    ifo status            what loaded last, from which file, what failed and why, what is stale
+ifo sample            write the demo's sample exports into the landing directory
+ifo run               load what has landed, rebuild and publish the marts (Dagster job)
+ifo run --months 2019-01:2019-03    also reload those months from the archived files
+ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
+ifo status            what loaded last, from which file, what failed and why, what is stale
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.runner import run_pipeline
 
     if args.verbose:
-        outcome = run_pipeline(settings, log_level="DEBUG", offline=args.offline,
-                               months=args.months)
+        outcome = run_pipeline(
+            settings, log_level="DEBUG", offline=args.offline, months=args.months
+        )
     else:
         # dbt's own output (dagster-dbt writes it to stdout) goes to a log file, not the terminal.
         log_path = settings.warehouse_dir / "logs" / "last_run.log"
@@ -106,8 +107,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         where = f"{settings.published_path} (a run is in progress; last published state)"
     with closing(con):
         print(f"Warehouse: {where}")
-        print(status_report(con, datetime.now(ZoneInfo(TIMEZONE)).date(),
-                            settings.ledger_due_day))
+        print(status_report(con, datetime.now(ZoneInfo(TIMEZONE)).date(), settings.ledger_due_day))
     if os.environ.get("DAGSTER_HOME"):
         import dagster as dg
 
@@ -123,26 +123,36 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ifo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ifo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="write the demo's sample exports")
-    sample.add_argument("--rows", type=int, default=60,
-                        help="ledger rows per unit and month (default 60)")
+    sample.add_argument(
+        "--rows", type=int, default=60, help="ledger rows per unit and month (default 60)"
+    )
     run = sub.add_parser("run", help="materialise every asset from what has landed")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
-    run.add_argument("--months", type=month_range, metavar="YYYY-MM[:YYYY-MM]",
-                     help="reload these months from the archived files (default: the months "
-                          "of the files landed since the last load)")
-    run.add_argument("--offline", action="store_true",
-                     help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed")
+    run.add_argument(
+        "--months",
+        type=month_range,
+        metavar="YYYY-MM[:YYYY-MM]",
+        help="reload these months from the archived files (default: the months "
+        "of the files landed since the last load)",
+    )
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed",
+    )
     sub.add_parser("status", help="what loaded last, what failed and why, what is stale")
     report = sub.add_parser("report", help="print a month's result tables")
     report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
     args = parser.parse_args(argv)
     settings = Settings.from_env(dict(os.environ))
-    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report,
-               "status": cmd_status}[args.command]
+    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report, "status": cmd_status}[
+        args.command
+    ]
     return handler(args, settings)
 
 

@@ -44,8 +44,9 @@ def run_key(changed: list[str], current: dict[str, list[int]]) -> str:
     return hashlib.sha256(facts.encode()).hexdigest()[:16]
 
 
-def file_months(landing_dir: Path, relative: str,
-                column_map: dict[str, str] | None = None) -> list[int] | None:
+def file_months(
+    landing_dir: Path, relative: str, column_map: dict[str, str] | None = None
+) -> list[int] | None:
     """The months (YYYYMM) a landed file delivers: [] for a source without months (budget,
     forecasts, configuration), None when the file cannot be read (its load refuses it)."""
     path = landing_dir / relative
@@ -80,10 +81,12 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
     """The months of the landed ledger and volume files not loaded yet (see months_of)."""
     with closing(connect(settings.warehouse_path)) as con:
         seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
-    new = [str(path.relative_to(settings.landing_dir))
-           for source in (LEDGER, VOLUMES)
-           for path in landed_files(settings.landing_dir, source)
-           if inspect_file(path, text=False).sha256 not in seen]
+    new = [
+        str(path.relative_to(settings.landing_dir))
+        for source in (LEDGER, VOLUMES)
+        for path in landed_files(settings.landing_dir, source)
+        if inspect_file(path, text=False).sha256 not in seen
+    ]
     return months_of(settings.landing_dir, new)
 
 
@@ -102,10 +105,18 @@ def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Sta
     if expected in loaded_periods:
         return Staleness(False, expected, f"the ledger for {year}-{month:02d} has arrived")
     if today.day <= due_day:
-        return Staleness(False, expected, f"the ledger for {year}-{month:02d} is due by day "
-                                          f"{due_day}; latest loaded: {_period(latest)}")
-    return Staleness(True, expected, f"the ledger for {year}-{month:02d} has not arrived "
-                                     f"(due by day {due_day}); latest loaded: {_period(latest)}")
+        return Staleness(
+            False,
+            expected,
+            f"the ledger for {year}-{month:02d} is due by day "
+            f"{due_day}; latest loaded: {_period(latest)}",
+        )
+    return Staleness(
+        True,
+        expected,
+        f"the ledger for {year}-{month:02d} has not arrived "
+        f"(due by day {due_day}); latest loaded: {_period(latest)}",
+    )
 
 
 def _period(period: int | None) -> str:
@@ -124,8 +135,10 @@ def status_report(con: duckdb.DuckDBPyConnection, today: date, due_day: int) -> 
             FROM ops.load_log
             QUALIFY row_number() OVER (PARTITION BY source ORDER BY load_id DESC) = 1
             ORDER BY source""").fetchall():
-        lines.append(f"  {source:<17} {loaded_at:%Y-%m-%d %H:%M}  {file_name}  {outcome}, "
-                     f"{rows} rows, {rejected} rejected")
+        lines.append(
+            f"  {source:<17} {loaded_at:%Y-%m-%d %H:%M}  {file_name}  {outcome}, "
+            f"{rows} rows, {rejected} rejected"
+        )
     refused = con.execute("""SELECT source, file_name, message FROM ops.load_log
                              WHERE outcome = 'rejected' ORDER BY load_id DESC LIMIT 10
                           """).fetchall()
@@ -134,12 +147,18 @@ def status_report(con: duckdb.DuckDBPyConnection, today: date, due_day: int) -> 
     rejects = con.execute("""SELECT source, count(*) FROM ops.rejects
                              WHERE line_number IS NOT NULL OR raw IS NOT NULL
                              GROUP BY source ORDER BY source""").fetchall()
-    lines.append("Rejected rows (ops.rejects): " + (
-        ", ".join(f"{source} {count}" for source, count in rejects) or "none"))
+    lines.append(
+        "Rejected rows (ops.rejects): "
+        + (", ".join(f"{source} {count}" for source, count in rejects) or "none")
+    )
     unbalanced = con.execute(
-        "SELECT count(*) FROM ops.reconciliation WHERE difference <> 0").fetchone()[0]
-    lines.append(f"Reconciliation: {unbalanced} file(s) with a difference"
-                 if unbalanced else "Reconciliation: every file balances")
+        "SELECT count(*) FROM ops.reconciliation WHERE difference <> 0"
+    ).fetchone()[0]
+    lines.append(
+        f"Reconciliation: {unbalanced} file(s) with a difference"
+        if unbalanced
+        else "Reconciliation: every file balances"
+    )
     staleness = ledger_staleness(loaded_ledger_periods(con), today, due_day)
     lines.append(("STALE: " if staleness.stale else "Fresh: ") + staleness.message)
     return "\n".join(lines)

@@ -36,7 +36,8 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
                UNION ALL
                SELECT schema_name, view_name, comment FROM duckdb_views()
                WHERE database_name = ? AND schema_name IN ('marts', 'ops')
-               ORDER BY 1, 2""", [wh, wh]
+               ORDER BY 1, 2""",
+            [wh, wh],
         ).fetchall()
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA published.{schema}")
@@ -48,11 +49,11 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
             for column, column_comment in con.execute(
                 """SELECT column_name, comment FROM duckdb_columns()
                    WHERE database_name = ? AND schema_name = ?
-                   AND table_name = ? AND comment IS NOT NULL""", [wh, schema, name]
+                   AND table_name = ? AND comment IS NOT NULL""",
+                [wh, schema, name],
             ).fetchall():
                 con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_quote(column_comment)}')
-            copied[f"{schema}.{name}"] = con.execute(
-                f"SELECT count(*) FROM {target}").fetchone()[0]
+            copied[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         con.execute("DETACH published")
         con.execute(f"DETACH {wh}")
     os.replace(staging, published_path)

@@ -52,30 +52,45 @@ def run_pipeline(
         span = (month_key(months[0]), month_key(months[1]))
         valid = partitions.get_partition_keys()
         if not set(span) <= set(valid):
-            return RunOutcome(False, "", f"ifo run: {span[0]} .. {span[1]} is not within the "
-                              f"monthly partitions {valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH "
-                              "to the current month); nothing was run.")
-    notes = [f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
-             for source in CSV_SOURCES if not landed_files(settings.landing_dir, source)]
+            return RunOutcome(
+                False,
+                "",
+                f"ifo run: {span[0]} .. {span[1]} is not within the "
+                f"monthly partitions {valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH "
+                "to the current month); nothing was run.",
+            )
+    notes = [
+        f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
+        for source in CSV_SOURCES
+        if not landed_files(settings.landing_dir, source)
+    ]
     defs = build_definitions(settings, parse_dbt=True)
     graph = defs.resolve_asset_graph()
-    keys = [k for k in graph.get_all_asset_keys()
-            if not (offline and k == FETCH_KEY)
-            and (span or graph.get(k).partitions_def is None)]
+    keys = [
+        k
+        for k in graph.get_all_asset_keys()
+        if not (offline and k == FETCH_KEY) and (span or graph.get(k).partitions_def is None)
+    ]
     job = defs.resolve_job_def(NIGHTLY_JOB).get_subset(
         asset_selection=set(keys),
-        asset_check_selection=set(checks_for(graph.asset_check_keys, keys)))
+        asset_check_selection=set(checks_for(graph.asset_check_keys, keys)),
+    )
     if span:
         notes.append(f"months {span[0]} .. {span[1]}")
     if instance is None:
-        instance = (dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
-                    else dg.DagsterInstance.ephemeral())
+        instance = (
+            dg.DagsterInstance.get()
+            if os.environ.get("DAGSTER_HOME")
+            else dg.DagsterInstance.ephemeral()
+        )
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         tags=range_tags(*span) if span else None,
-        run_config={**(run_config or {}),
-                    "loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={
+            **(run_config or {}),
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        },
     )
     problems, warnings = [], []
     for evaluation in result.get_asset_check_evaluations():
@@ -96,7 +111,8 @@ def run_pipeline(
     if result.success:
         return RunOutcome(True, result.run_id, notes=notes)
     message = (
-        f"ifo run failed (run {result.run_id}): " + "; ".join(problems or ["see the run log"])
+        f"ifo run failed (run {result.run_id}): "
+        + "; ".join(problems or ["see the run log"])
         + f". Nothing was published: {settings.published_path.name} still holds the last good "
         "run's marts. Fix the cause (ops.load_log and ops.rejects say what was refused and why) "
         "and run again, or re-execute the run from failure in the Dagster UI."

@@ -25,8 +25,10 @@ from ifo_pipeline.ingest.csv_loader import load_file, reload_months, scan_period
 from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.ingest.warehouse import connect
 
-HEADER = ("Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
-          "Bokforingsdatum;Text")
+HEADER = (
+    "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
+    "Bokforingsdatum;Text"
+)
 
 
 def write_export(path: Path, rows: int) -> None:
@@ -75,15 +77,18 @@ def main() -> None:
         started = time.perf_counter()
         months = scan_periods(LEDGER, export, {})
         scanned = time.perf_counter() - started
-        print(f"scan_periods (the landing sensor, per file): {scanned:.1f} s, "
-              f"{len(months)} months")
-        print(f"reload_months (one month, {reload.rows_loaded:,} rows, from the archived file): "
-              f"{reloaded:.1f} s")
+        print(f"scan_periods (the landing sensor, per file): {scanned:.1f} s, {len(months)} months")
+        print(
+            f"reload_months (one month, {reload.rows_loaded:,} rows, from the archived file): "
+            f"{reloaded:.1f} s"
+        )
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"rows: {args.rows:,}  file: {size_mb:,.0f} MB (written in {written:.1f} s)")
-        print(f"load_file: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s, outcome "
-              f"{result.outcome}, {result.rows_loaded:,} loaded, {result.rows_rejected} "
-              f"rejected, reconciliation balanced: {balanced}")
+        print(
+            f"load_file: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s, outcome "
+            f"{result.outcome}, {result.rows_loaded:,} loaded, {result.rows_rejected} "
+            f"rejected, reconciliation balanced: {balanced}"
+        )
         print(f"peak resident memory of the process: {peak_mb:,.0f} MB")
 
 

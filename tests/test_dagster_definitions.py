@@ -13,27 +13,48 @@ from tests.conftest import REPO
 
 # A snapshot of the graph: an accidental rename of an asset fails here, not in production.
 EXPECTED_ASSETS = {
-    "raw/ledger_lines", "raw/budget_lines", "raw/forecast_lines", "raw/report_structure",
-    "raw/reports", "raw/volume_cells",
-    "reference/matt_katalog", "reference/avsnitt_alias",
-    "staging/stg_volumes__cells", "staging/stg_catalogue__measures",
+    "raw/ledger_lines",
+    "raw/budget_lines",
+    "raw/forecast_lines",
+    "raw/report_structure",
+    "raw/reports",
+    "raw/volume_cells",
+    "reference/matt_katalog",
+    "reference/avsnitt_alias",
+    "staging/stg_volumes__cells",
+    "staging/stg_catalogue__measures",
     "intermediate/int_report_lines__month_net_cost",
-    "marts/verksamhetsmatt", "marts/verksamhetsmatt_period", "marts/kostnad_per_placering",
-    "intermediate/int_report_rows__monthly", "marts/budgetavvikelse", "marts/prognossakerhet",
+    "marts/verksamhetsmatt",
+    "marts/verksamhetsmatt_period",
+    "marts/kostnad_per_placering",
+    "intermediate/int_report_rows__monthly",
+    "marts/budgetavvikelse",
+    "marts/prognossakerhet",
     "marts/kostnadsdrivare",
-    "kolada/landed_responses", "raw/kolada_values",
-    "staging/stg_kolada__values", "staging/stg_kolada__municipalities",
-    "staging/stg_kolada__group_members", "staging/stg_kolada__kpis", "staging/stg_kolada__config",
+    "kolada/landed_responses",
+    "raw/kolada_values",
+    "staging/stg_kolada__values",
+    "staging/stg_kolada__municipalities",
+    "staging/stg_kolada__group_members",
+    "staging/stg_kolada__kpis",
+    "staging/stg_kolada__config",
     "intermediate/int_kolada__comparison_set",
     "intermediate/int_kolada__values_by_municipality_year",
-    "marts/nettokostnadsavvikelse", "marts/nettokostnadsavvikelse_prognos",
-    "staging/stg_ledger__lines", "staging/stg_budget__allocations",
-    "staging/stg_forecasts__forecasts", "staging/stg_config__report_structure",
+    "marts/nettokostnadsavvikelse",
+    "marts/nettokostnadsavvikelse_prognos",
+    "staging/stg_ledger__lines",
+    "staging/stg_budget__allocations",
+    "staging/stg_forecasts__forecasts",
+    "staging/stg_config__report_structure",
     "staging/stg_config__reports",
-    "intermediate/int_finance__unit_months", "intermediate/int_report_structure__unit_lines",
-    "intermediate/int_report_lines__by_year", "intermediate/int_reports__by_year",
+    "intermediate/int_finance__unit_months",
+    "intermediate/int_report_structure__unit_lines",
+    "intermediate/int_report_lines__by_year",
+    "intermediate/int_reports__by_year",
     "intermediate/int_report_lines__monthly",
-    "marts/resultatrapport", "marts/resultatrapport_tkr", "marts/rapporter",
+    "marts/resultatrapport",
+    "marts/resultatrapport_tkr",
+    "marts/rapporter",
     "published/marts_duckdb",
 }
 
@@ -47,31 +68,42 @@ def test_the_graph_runs_from_ingest_through_dbt_to_publishing(settings):
     assert dg.AssetKey(["raw", "ledger_lines"]) in parents
     publish_parents = graph.get(dg.AssetKey(["published", "marts_duckdb"])).parent_keys
     assert dg.AssetKey(["marts", "resultatrapport"]) in publish_parents
-    assert {k.path[0] for k in graph.get_all_asset_keys()
-            if graph.get(k).group_name == "ingest"} == {"raw", "kolada"}
-    assert dg.AssetKey(["kolada", "landed_responses"]) in graph.get(
-        dg.AssetKey(["raw", "kolada_values"])).parent_keys
+    assert {
+        k.path[0] for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ingest"
+    } == {"raw", "kolada"}
+    assert (
+        dg.AssetKey(["kolada", "landed_responses"])
+        in graph.get(dg.AssetKey(["raw", "kolada_values"])).parent_keys
+    )
 
 
 def test_validation_and_dbt_tests_are_asset_checks(settings):
     defs = build_definitions(settings)
-    checks = {(c.asset_key.to_user_string(), c.name)
-              for c in defs.resolve_asset_graph().asset_check_keys}
+    checks = {
+        (c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys
+    }
     for expected in [
-        ("raw/ledger_lines", "files_accepted"), ("raw/ledger_lines", "rows_accepted"),
-        ("raw/ledger_lines", "schema_valid"), ("raw/ledger_lines", "reconciles_to_the_krona"),
+        ("raw/ledger_lines", "files_accepted"),
+        ("raw/ledger_lines", "rows_accepted"),
+        ("raw/ledger_lines", "schema_valid"),
+        ("raw/ledger_lines", "reconciles_to_the_krona"),
         ("raw/report_structure", "every_unit_maps_to_one_report_line"),
         ("marts/resultatrapport", "resultatrapport_schema_valid"),
-        ("marts/resultatrapport",
-         "unique_combination_resultatrapport_ar__manad__rapport__rapportrad"),
+        (
+            "marts/resultatrapport",
+            "unique_combination_resultatrapport_ar__manad__rapport__rapportrad",
+        ),
     ]:
         assert expected in checks
 
 
 def test_the_ledger_and_volume_counts_are_partitioned_by_accounting_month(settings):
     graph = build_definitions(settings).resolve_asset_graph()
-    partitioned = {k.to_user_string(): graph.get(k).partitions_def
-                   for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    partitioned = {
+        k.to_user_string(): graph.get(k).partitions_def
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def
+    }
     assert set(partitioned) == {"raw/ledger_lines", "raw/volume_cells"}
     months = partitioned["raw/ledger_lines"]
     assert isinstance(months, dg.MonthlyPartitionsDefinition)
@@ -80,8 +112,10 @@ def test_the_ledger_and_volume_counts_are_partitioned_by_accounting_month(settin
     assert keys[0] == settings.first_month == "2015-01"
     assert "2019-03" in keys
     # A range of months is one run, not one run per month.
-    assert graph.get(dg.AssetKey(["raw", "ledger_lines"])).backfill_policy == \
-        dg.BackfillPolicy.single_run()
+    assert (
+        graph.get(dg.AssetKey(["raw", "ledger_lines"])).backfill_policy
+        == dg.BackfillPolicy.single_run()
+    )
 
 
 def test_the_nightly_job_selects_everything(settings):
@@ -92,7 +126,13 @@ def test_the_nightly_job_selects_everything(settings):
 def test_dagster_definitions_validate_passes(tmp_path):
     env = {**os.environ, "IFO_WAREHOUSE_DIR": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    out = subprocess.run([dagster, "definitions", "validate", "-w", "workspace.yaml"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [dagster, "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "passed validation" in out.stderr + out.stdout

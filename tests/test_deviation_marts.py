@@ -46,7 +46,8 @@ def test_forecast_accuracy_exists_for_the_closed_year_2018(demo):
         december = con.execute("""SELECT max(abs(prognosfel)) FROM marts.prognossakerhet
                                   WHERE ar = 2018 AND manad = 12""").fetchone()[0]
         open_year = con.execute(
-            "SELECT count(*) FROM marts.prognossakerhet WHERE ar = 2019").fetchone()[0]
+            "SELECT count(*) FROM marts.prognossakerhet WHERE ar = 2019"
+        ).fetchone()[0]
     assert months == 12
     assert december == 0  # the sample's December forecasts equal the outcome
     assert open_year == 0  # 2019 is not closed

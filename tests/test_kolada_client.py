@@ -25,21 +25,25 @@ def client(server: HTTPServer, **kwargs) -> KoladaClient:
 
 def serve_pages(server: HTTPServer, path: str, values: list, page_size: int) -> None:
     """Serve `values` at `path` as pages linked by next_url (?page=N)."""
-    pages = [values[i:i + page_size] for i in range(0, len(values), page_size)]
+    pages = [values[i : i + page_size] for i in range(0, len(values), page_size)]
     for number, page in enumerate(pages):
-        next_url = (server.url_for(path) + f"?per_page=5000&page={number + 1}"
-                    if number + 1 < len(pages) else None)
+        next_url = (
+            server.url_for(path) + f"?per_page=5000&page={number + 1}"
+            if number + 1 < len(pages)
+            else None
+        )
         query = "per_page=5000" if number == 0 else f"per_page=5000&page={number}"
-        server.expect_request(path, query_string=query).respond_with_json(
-            envelope(page, next_url))
+        server.expect_request(path, query_string=query).respond_with_json(envelope(page, next_url))
 
 
 def test_all_312_real_municipalities_arrive_across_pages(httpserver, shared_dir):
-    municipalities = json.loads((shared_dir / "kolada" / "municipality_v3_all312.json")
-                                .read_text(encoding="utf-8"))
+    municipalities = json.loads(
+        (shared_dir / "kolada" / "municipality_v3_all312.json").read_text(encoding="utf-8")
+    )
     serve_pages(httpserver, "/v3/municipality", municipalities, page_size=50)
-    responses = client(httpserver).pages(httpserver.url_for("/v3/municipality?per_page=5000"),
-                                         "municipality")
+    responses = client(httpserver).pages(
+        httpserver.url_for("/v3/municipality?per_page=5000"), "municipality"
+    )
     ids = [m["id"] for r in responses for m in r.payload["values"]]
     assert len(responses) == 7
     assert ids == [m["id"] for m in municipalities]
@@ -47,8 +51,11 @@ def test_all_312_real_municipalities_arrive_across_pages(httpserver, shared_dir)
 
 
 def test_real_data_rows_page_and_flatten(httpserver, shared_dir):
-    rows = json.loads((shared_dir / "kolada" / "omsorgsradar__kolada_n21704_fixture.json")
-                      .read_text(encoding="utf-8"))["values"]
+    rows = json.loads(
+        (shared_dir / "kolada" / "omsorgsradar__kolada_n21704_fixture.json").read_text(
+            encoding="utf-8"
+        )
+    )["values"]
     path = "/v3/data/kpi/N21704/municipality/0180,0580/year/2023"
     serve_pages(httpserver, path, rows, page_size=2)
     responses = client(httpserver).pages(httpserver.url_for(path) + "?per_page=5000", "data")
@@ -63,16 +70,20 @@ def test_ids_are_batched_25_per_segment_and_years_one_per_request():
     assert len(urls) == 6
     assert urls[0].startswith("http://x/v3/data/kpi/N30001/municipality/0000,0001,")
     assert [u.rsplit("/year/", 1)[1] for u in urls[::3]] == [
-        "2018?per_page=5000", "2019?per_page=5000"]
+        "2018?per_page=5000",
+        "2019?per_page=5000",
+    ]
 
 
 def test_429_and_500_are_retried_then_answered(httpserver):
     path = "/v3/kpi/N30001"
     httpserver.expect_ordered_request(path).respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "0"})
+        "slow down", status=429, headers={"Retry-After": "0"}
+    )
     httpserver.expect_ordered_request(path).respond_with_data("oops", status=500)
-    httpserver.expect_ordered_request(path).respond_with_json(envelope([{
-        "id": "N30001", "title": "Nettokostnadsavvikelse IFO", "publ_period": "2025"}]))
+    httpserver.expect_ordered_request(path).respond_with_json(
+        envelope([{"id": "N30001", "title": "Nettokostnadsavvikelse IFO", "publ_period": "2025"}])
+    )
     response = client(httpserver).get(httpserver.url_for(path), "kpi")
     assert response.payload["values"][0]["id"] == "N30001"
     assert len(httpserver.log) == 3
@@ -98,7 +109,8 @@ def test_a_timeout_is_retried(httpserver):
 
     httpserver.expect_request("/v3/municipality/0138").respond_with_handler(slow_then_fast)
     response = client(httpserver, timeout=0.2).get(
-        httpserver.url_for("/v3/municipality/0138"), "municipality")
+        httpserver.url_for("/v3/municipality/0138"), "municipality"
+    )
     # The single-threaded server queues the retry behind the slow answer: 2 or 3 calls.
     assert response.payload["values"] == [] and len(calls) >= 2
 
@@ -107,9 +119,14 @@ def test_a_truncated_body_is_retried_and_then_refused(httpserver):
     path = "/v3/municipality/0138"
     httpserver.expect_ordered_request(path).respond_with_data('{"values": [{"id": "01')
     httpserver.expect_ordered_request(path).respond_with_json(
-        envelope([{"id": "0138", "title": "Tyresö", "type": "K"}]))
-    assert client(httpserver).get(httpserver.url_for(path), "municipality").payload[
-        "values"][0]["title"] == "Tyresö"
+        envelope([{"id": "0138", "title": "Tyresö", "type": "K"}])
+    )
+    assert (
+        client(httpserver)
+        .get(httpserver.url_for(path), "municipality")
+        .payload["values"][0]["title"]
+        == "Tyresö"
+    )
     httpserver.clear()
     httpserver.expect_request(path).respond_with_data('{"values": [')
     with pytest.raises(KoladaError, match="not complete JSON"):
@@ -117,14 +134,19 @@ def test_a_truncated_body_is_retried_and_then_refused(httpserver):
 
 
 def test_a_renamed_field_fails_loudly(httpserver):
-    row = {"kpi": "N30001", "municipality_id": "0138", "period": 2019,
-           "values": [{"gender": "T", "count": 1, "status": "", "value": 14.4,
-                       "isdeleted": False}]}
+    row = {
+        "kpi": "N30001",
+        "municipality_id": "0138",
+        "period": 2019,
+        "values": [{"gender": "T", "count": 1, "status": "", "value": 14.4, "isdeleted": False}],
+    }
     httpserver.expect_request("/v3/data/kpi/N30001/municipality/0138/year/2019").respond_with_json(
-        envelope([row]))
+        envelope([row])
+    )
     with pytest.raises(KoladaError, match="expected shape") as exc:
         client(httpserver).get(
-            httpserver.url_for("/v3/data/kpi/N30001/municipality/0138/year/2019"), "data")
+            httpserver.url_for("/v3/data/kpi/N30001/municipality/0138/year/2019"), "data"
+        )
     assert "municipality" in str(exc.value)
 
 
@@ -133,9 +155,11 @@ def test_a_next_url_that_loops_is_refused(httpserver):
     first = httpserver.url_for(path) + "?page=1"
     second = httpserver.url_for(path) + "?page=2"
     httpserver.expect_request(path, query_string="page=1").respond_with_json(
-        envelope([{"id": "0138", "title": "Tyresö", "type": "K"}], next_url=second))
+        envelope([{"id": "0138", "title": "Tyresö", "type": "K"}], next_url=second)
+    )
     httpserver.expect_request(path, query_string="page=2").respond_with_json(
-        envelope([{"id": "0136", "title": "Haninge", "type": "K"}], next_url=first))
+        envelope([{"id": "0136", "title": "Haninge", "type": "K"}], next_url=first)
+    )
     with pytest.raises(KoladaError, match="paging loop"):
         client(httpserver).pages(first, "municipality")
 

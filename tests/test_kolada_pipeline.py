@@ -17,18 +17,27 @@ from ifo_pipeline.sample.generator import KOLADA_SNAPSHOT, generate_sample
 from ifo_pipeline.settings import Settings
 from tests.conftest import read_semicolon_csv
 
-FAST_RETRIES = {"ops": {"kolada__landed_responses": {"config": {
-    "backoff_seconds": 0.01, "max_attempts": 3, "timeout_seconds": 5}}}}
+FAST_RETRIES = {
+    "ops": {
+        "kolada__landed_responses": {
+            "config": {"backoff_seconds": 0.01, "max_attempts": 3, "timeout_seconds": 5}
+        }
+    }
+}
 
 
 def test_the_demo_shows_tyreso_from_20_1_to_14_4(demo, shared_dir):
     settings, _ = demo
     facts = read_semicolon_csv(shared_dir / "reference" / "kolada_facts.csv")
     with closing(connect_published(settings.published_path)) as con:
-        rows = {r[0]: r[1:] for r in con.execute(
-            """SELECT ar, avvikelse_pct, forandring_pct_enheter, forandring_relativ,
+        rows = {
+            r[0]: r[1:]
+            for r in con.execute(
+                """SELECT ar, avvikelse_pct, forandring_pct_enheter, forandring_relativ,
                       jamforbar_med_fg_ar, roll
-               FROM marts.nettokostnadsavvikelse WHERE kommun_id = '0138'""").fetchall()}
+               FROM marts.nettokostnadsavvikelse WHERE kommun_id = '0138'"""
+            ).fetchall()
+        }
     for fact in facts:
         assert rows[int(fact["ar"])][0] == pytest.approx(float(fact["value"]))
     pct, points, relative, comparable, role = rows[2019]
@@ -40,11 +49,16 @@ def test_the_demo_shows_tyreso_from_20_1_to_14_4(demo, shared_dir):
 def test_the_comparison_has_every_member_the_group_and_the_country(demo):
     settings, _ = demo
     with closing(connect_published(settings.published_path)) as con:
-        roles = dict(con.execute("""SELECT roll, count(*) FROM marts.nettokostnadsavvikelse
-                                    WHERE ar = 2019 GROUP BY roll""").fetchall())
-        ranks = [r[0] for r in con.execute("""SELECT rang_i_grupp FROM marts.nettokostnadsavvikelse
+        roles = dict(
+            con.execute("""SELECT roll, count(*) FROM marts.nettokostnadsavvikelse
+                                    WHERE ar = 2019 GROUP BY roll""").fetchall()
+        )
+        ranks = [
+            r[0]
+            for r in con.execute("""SELECT rang_i_grupp FROM marts.nettokostnadsavvikelse
             WHERE ar = 2019 AND roll IN ('hemkommun', 'jamforelsekommun')
-            ORDER BY avvikelse_pct""").fetchall()]
+            ORDER BY avvikelse_pct""").fetchall()
+        ]
         # A group's published % is the mean of its members' %, not the % of its mean costs:
         # only a municipality's published figure must agree with its parts.
         recomputed = con.execute("""SELECT max(abs(avvikelse_differens))
@@ -63,10 +77,14 @@ def test_the_comparison_has_every_member_the_group_and_the_country(demo):
 def test_null_missing_and_zero_stay_apart(demo):
     settings, _ = demo
     with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+
         def value(kpi, municipality, year):
-            return con.execute("""SELECT count(*), max(kpi_value) FROM staging.stg_kolada__values
+            return con.execute(
+                """SELECT count(*), max(kpi_value) FROM staging.stg_kolada__values
                 WHERE kpi_id = ? AND municipality_id = ? AND year = ? AND gender = 'T'""",
-                               [kpi, municipality, year]).fetchone()
+                [kpi, municipality, year],
+            ).fetchone()
+
         assert value("N30026", "2284", 2017) == (1, None)  # Kolada said null
         assert value("N33016", "1494", 2019) == (0, None)  # no row at all
         assert value("N35019", "0486", 2018) == (1, 0.0)  # a real zero
@@ -88,7 +106,8 @@ def replay_snapshot(httpserver, failures_before_answer: int | None) -> list[str]
             for _ in range(failures_before_answer):
                 httpserver.expect_oneshot_request(path).respond_with_data("busy", status=500)
         httpserver.expect_request(path, query_string=url.query).respond_with_data(
-            body, content_type="application/json")
+            body, content_type="application/json"
+        )
         paths.append(path)
     return paths
 
@@ -96,8 +115,12 @@ def replay_snapshot(httpserver, failures_before_answer: int | None) -> list[str]
 def fresh_settings(tmp_path, httpserver) -> Settings:
     # No Dagster step retries here: the client's own retries are what is tested (the step
     # retry waits minutes in production).
-    return Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing",
-                    kolada_base_url=httpserver.url_for("/v3"), kolada_step_retries=0)
+    return Settings(
+        warehouse_dir=tmp_path / "warehouse",
+        landing_dir=tmp_path / "landing",
+        kolada_base_url=httpserver.url_for("/v3"),
+        kolada_step_retries=0,
+    )
 
 
 def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, httpserver):
@@ -109,11 +132,16 @@ def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, https
     fetches = sorted(p.name for p in (settings.landing_dir / "kolada").iterdir())
     assert len(fetches) == 2 and not any(f.endswith(".partial") for f in fetches)
     with closing(connect_published(settings.published_path)) as con:
-        assert con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
-            WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0] == 14.4
-        logged = con.execute("""SELECT message FROM ops.load_log WHERE source = 'kolada'
+        assert (
+            con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
+            WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0]
+            == 14.4
+        )
+        logged = con.execute(
+            """SELECT message FROM ops.load_log WHERE source = 'kolada'
             AND message LIKE ? ORDER BY message""",
-            [httpserver.url_for("/v3") + "/data/%"]).fetchall()
+            [httpserver.url_for("/v3") + "/data/%"],
+        ).fetchall()
     # The fetched responses, one per year (batched by year), with URL, hash and fetch time.
     assert [m[0].split("/year/")[1][:4] for m in logged] == ["2017", "2018", "2019"]
 
@@ -131,8 +159,10 @@ def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_pat
     assert httpserver.url_for(data_path) in failed.failure_message
     assert "HTTP 503" in failed.failure_message
     assert settings.published_path.read_bytes() == published
-    assert not [p for p in (settings.landing_dir / "kolada").iterdir()
-                if p.is_dir() and not p.name.endswith(".partial")
-                and p.name != "fetch_20200915T020000Z"]
+    assert not [
+        p
+        for p in (settings.landing_dir / "kolada").iterdir()
+        if p.is_dir() and not p.name.endswith(".partial") and p.name != "fetch_20200915T020000Z"
+    ]
     with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
         assert con.execute("SELECT count(*) FROM raw.kolada_values").fetchone()[0] > 0

@@ -9,12 +9,20 @@ from ifo_pipeline.ingest.sources import LEDGER, read_column_map
 from ifo_pipeline.sample.generator import fake_personnummer
 from tests.conftest import write_text
 
-HEADER = "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;" \
-         "Bokforingsdatum;Text\n"
+HEADER = (
+    "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
+    "Bokforingsdatum;Text\n"
+)
 
 
-def ledger_file(tmp_path, name: str, rows: list[str], total: str | None = None,
-                encoding: str = "utf-8", header: str = HEADER):
+def ledger_file(
+    tmp_path,
+    name: str,
+    rows: list[str],
+    total: str | None = None,
+    encoding: str = "utf-8",
+    header: str = HEADER,
+):
     body = header + "".join(r + "\n" for r in rows)
     if total is not None:
         body += f";Summa;;;;;;{total};;;\n"
@@ -22,8 +30,7 @@ def ledger_file(tmp_path, name: str, rows: list[str], total: str | None = None,
 
 
 def load(con, settings, path):
-    return load_file(con, LEDGER, path, settings.archive_dir,
-                     read_column_map(settings.landing_dir))
+    return load_file(con, LEDGER, path, settings.archive_dir, read_column_map(settings.landing_dir))
 
 
 ROWS_JAN = [
@@ -42,8 +49,15 @@ def test_a_file_loads_with_swedish_numbers_and_reconciles(con, settings, tmp_pat
     recon = con.execute("""SELECT amount_in_file, loaded_sum, rejected_sum, difference,
                            control_sum, control_difference, balanced
                            FROM ops.reconciliation""").fetchone()
-    assert recon == (Decimal("11265.00"), Decimal("11265.00"), Decimal("0.00"), Decimal("0.00"),
-                     Decimal("11265.00"), Decimal("0.00"), True)
+    assert recon == (
+        Decimal("11265.00"),
+        Decimal("11265.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("11265.00"),
+        Decimal("0.00"),
+        True,
+    )
     archived = list(settings.archive_dir.rglob("jan.csv"))
     assert len(archived) == 1 and archived[0].read_bytes() == path.read_bytes()
 
@@ -61,13 +75,18 @@ def test_landing_the_same_bytes_twice_changes_nothing(con, settings, tmp_path):
 
 def test_a_corrected_export_replaces_its_month_and_only_that(con, settings, tmp_path):
     load(con, settings, ledger_file(tmp_path, "jan.csv", ROWS_JAN))
-    load(con, settings, ledger_file(tmp_path, "feb.csv", [
-        "201902;5310;4630;56910;;;;1 000,00;B1;2019-02-01;x"]))
-    corrected = ledger_file(tmp_path, "jan_rattad.csv", [
-        "201901;5310;4630;56910;;;;999,99;C1;2019-01-31;rättelse"])
+    load(
+        con,
+        settings,
+        ledger_file(tmp_path, "feb.csv", ["201902;5310;4630;56910;;;;1 000,00;B1;2019-02-01;x"]),
+    )
+    corrected = ledger_file(
+        tmp_path, "jan_rattad.csv", ["201901;5310;4630;56910;;;;999,99;C1;2019-01-31;rättelse"]
+    )
     assert load(con, settings, corrected).outcome == "loaded"
-    by_period = dict(con.execute(
-        "SELECT period, sum(belopp) FROM raw.ledger_lines GROUP BY period").fetchall())
+    by_period = dict(
+        con.execute("SELECT period, sum(belopp) FROM raw.ledger_lines GROUP BY period").fetchall()
+    )
     assert by_period == {201901: Decimal("999.99"), 201902: Decimal("1000.00")}
 
 
@@ -77,7 +96,10 @@ def test_one_bad_amount_goes_to_rejects_and_the_rest_loads(con, settings, tmp_pa
     path = ledger_file(tmp_path, "jan.csv", rows, total="23 765,00")
     result = load(con, settings, path)
     assert (result.outcome, result.rows_loaded, result.rows_rejected) == (
-        "loaded_with_rejects", 3, 1)
+        "loaded_with_rejects",
+        3,
+        1,
+    )
     reject = con.execute("SELECT file_name, line_number, raw, reason FROM ops.rejects").fetchone()
     assert reject[0] == "jan.csv"
     assert reject[1] == 5  # header is line 1
@@ -88,8 +110,7 @@ def test_one_bad_amount_goes_to_rejects_and_the_rest_loads(con, settings, tmp_pa
                            FROM ops.reconciliation""").fetchone()
     # Every readable krona is accounted for; the control total's gap is exactly the one row
     # whose amount could not be read, and the table says so.
-    assert recon[:4] == (Decimal("11265.00"), Decimal("11265.00"), Decimal("0.00"),
-                         Decimal("0.00"))
+    assert recon[:4] == (Decimal("11265.00"), Decimal("11265.00"), Decimal("0.00"), Decimal("0.00"))
     assert recon[4:] == (Decimal("12500.00"), 1, False)
 
 
@@ -97,11 +118,18 @@ def test_a_rejected_row_with_a_readable_amount_is_reconciled(con, settings, tmp_
     rows = [*ROWS_JAN, "201913;5310;4630;56910;;;;100,00;A5;;month 13"]
     result = load(con, settings, ledger_file(tmp_path, "jan.csv", rows, total="11 365,00"))
     assert result.rows_rejected == 1
-    assert "Period '201913' is not a month YYYYMM" in con.execute(
-        "SELECT reason FROM ops.rejects").fetchone()[0]
+    assert (
+        "Period '201913' is not a month YYYYMM"
+        in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]
+    )
     assert con.execute("""SELECT loaded_sum, rejected_sum, difference, control_difference,
                           balanced FROM ops.reconciliation""").fetchone() == (
-        Decimal("11265.00"), Decimal("100.00"), Decimal("0.00"), Decimal("0.00"), True)
+        Decimal("11265.00"),
+        Decimal("100.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        True,
+    )
 
 
 def test_every_broken_rule_is_named(con, settings, tmp_path):
@@ -116,11 +144,19 @@ def test_every_broken_rule_is_named(con, settings, tmp_path):
         '201901;5310;4630;56910;;;;1,00;;;"unclosed',  # quote
     ]
     load(con, settings, ledger_file(tmp_path, "bad.csv", rows))
-    reasons = [r[0] for r in con.execute(
-        "SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()]
-    expected = ["Ansvar '53'", "Konto '46'", "Verksamhet 'x'", "Motpart '86a'",
-                "Belopp '1,005'", "Bokforingsdatum '2019-13-01'", "expected 11 fields, found 10",
-                "a quoted field is not closed"]
+    reasons = [
+        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
+    ]
+    expected = [
+        "Ansvar '53'",
+        "Konto '46'",
+        "Verksamhet 'x'",
+        "Motpart '86a'",
+        "Belopp '1,005'",
+        "Bokforingsdatum '2019-13-01'",
+        "expected 11 fields, found 10",
+        "a quoted field is not closed",
+    ]
     assert len(reasons) == len(expected)
     for reason, fragment in zip(reasons, expected, strict=True):
         assert fragment in reason
@@ -138,14 +174,19 @@ def test_windows_1252_export_is_detected_and_decoded(con, settings, tmp_path):
     assert load(con, settings, path).outcome == "loaded"
     assert con.execute("SELECT encoding FROM ops.load_log").fetchone()[0] == "cp1252"
     assert con.execute("SELECT text, belopp FROM raw.ledger_lines").fetchone() == (
-        "Försörjningsstöd – utbetalning", Decimal("1234.00"))
+        "Försörjningsstöd – utbetalning",
+        Decimal("1234.00"),
+    )
 
 
 def test_a_file_mixing_encodings_is_rejected_naming_the_line(con, settings, tmp_path):
     path = tmp_path / "landing" / "ledger" / "mixed.csv"
     path.parent.mkdir(parents=True)
-    path.write_bytes(HEADER.encode() + "201901;5310;4630;56910;;;;1,00;;;Försörjning\n".encode()
-                     + "201901;5310;4630;56910;;;;1,00;;;Försörjning\n".encode("cp1252"))
+    path.write_bytes(
+        HEADER.encode()
+        + "201901;5310;4630;56910;;;;1,00;;;Försörjning\n".encode()
+        + "201901;5310;4630;56910;;;;1,00;;;Försörjning\n".encode("cp1252")
+    )
     result = load(con, settings, path)
     assert result.outcome == "rejected"
     assert "ledger/mixed.csv, line 3" in result.message and "mixes encodings" in result.message
@@ -169,14 +210,18 @@ def test_an_empty_file_is_rejected(con, settings, tmp_path):
 
 
 def test_a_municipality_header_is_mapped(con, settings, tmp_path):
-    write_text(tmp_path / "landing" / "config" / "kolumnmappning.csv",
-               "Exportkolumn;Kolumn\nAnsvarsområde;Ansvar\nBelopp SEK;Belopp\n")
+    write_text(
+        tmp_path / "landing" / "config" / "kolumnmappning.csv",
+        "Exportkolumn;Kolumn\nAnsvarsområde;Ansvar\nBelopp SEK;Belopp\n",
+    )
     header = "PERIOD;Ansvarsområde;Konto;Verksamhet;Belopp SEK;Bokföringsdatum;Extra\n"
-    path = ledger_file(tmp_path, "mapped.csv", ["201901;5310;4630;56910;5,00;2019-01-02;z"],
-                       header=header)
+    path = ledger_file(
+        tmp_path, "mapped.csv", ["201901;5310;4630;56910;5,00;2019-01-02;z"], header=header
+    )
     assert load(con, settings, path).outcome == "loaded"
-    assert con.execute("SELECT ansvar, belopp, bokforingsdatum::VARCHAR FROM raw.ledger_lines"
-                       ).fetchone() == ("5310", Decimal("5.00"), "2019-01-02")
+    assert con.execute(
+        "SELECT ansvar, belopp, bokforingsdatum::VARCHAR FROM raw.ledger_lines"
+    ).fetchone() == ("5310", Decimal("5.00"), "2019-01-02")
 
 
 def test_personal_identity_numbers_never_reach_the_warehouse(con, settings, tmp_path):
@@ -184,11 +229,15 @@ def test_personal_identity_numbers_never_reach_the_warehouse(con, settings, tmp_
 
     pnr = fake_personnummer(random.Random(7))
     long_form = "19" + pnr.replace("-", "")
-    rows = [f"201901;5310;4630;56910;;;;10,00;;;Placering avser {pnr}",
-            f"201901;5310;4630;56910;;;;1O,00;;;Avser {long_form}"]  # rejected: raw kept
+    rows = [
+        f"201901;5310;4630;56910;;;;10,00;;;Placering avser {pnr}",
+        f"201901;5310;4630;56910;;;;1O,00;;;Avser {long_form}",
+    ]  # rejected: raw kept
     load(con, settings, ledger_file(tmp_path, "pnr.csv", rows))
-    assert con.execute("SELECT text FROM raw.ledger_lines").fetchone()[0] == \
-        "Placering avser [personnummer]"
+    assert (
+        con.execute("SELECT text FROM raw.ledger_lines").fetchone()[0]
+        == "Placering avser [personnummer]"
+    )
     assert "[personnummer]" in con.execute("SELECT raw FROM ops.rejects").fetchone()[0]
     con.execute("CHECKPOINT")
     con.close()

@@ -27,34 +27,40 @@ def row(period: int, amount: str) -> str:
 
 def land(settings, name: str, rows: list[str], age_seconds: int):
     """A ledger file landed `age_seconds` ago: landing order is file time, then name."""
-    path = write_text(settings.landing_dir / "ledger" / name,
-                      HEADER + "".join(r + "\n" for r in rows))
+    path = write_text(
+        settings.landing_dir / "ledger" / name, HEADER + "".join(r + "\n" for r in rows)
+    )
     stamp = path.stat().st_mtime - age_seconds
     os.utime(path, (stamp, stamp))
     return path
 
 
 def month_sums(con) -> dict[int, Decimal]:
-    return dict(con.execute("SELECT period, sum(belopp) FROM raw.ledger_lines GROUP BY 1"
-                            ).fetchall())
+    return dict(
+        con.execute("SELECT period, sum(belopp) FROM raw.ledger_lines GROUP BY 1").fetchall()
+    )
 
 
 def land_ytd_and_correction(settings):
     """A year-to-date export (January to March, one bad row in January), then a corrected
     February landed after it."""
-    land(settings, "huvudbok_2019_ack_201903.csv",
-         [row(201901, "100"), row(201902, "200"), row(201903, "300"), BAD_AMOUNT], 60)
+    land(
+        settings,
+        "huvudbok_2019_ack_201903.csv",
+        [row(201901, "100"), row(201902, "200"), row(201903, "300"), BAD_AMOUNT],
+        60,
+    )
     land(settings, "huvudbok_201902_rattelse.csv", [row(201902, "250")], 30)
 
 
 def test_a_month_is_reloaded_from_the_newest_landed_file_that_holds_it(con, settings):
     land_ytd_and_correction(settings)
     column_map: dict[str, str] = {}
-    for path in sorted((settings.landing_dir / "ledger").iterdir(),
-                       key=lambda p: p.stat().st_mtime_ns):
+    for path in sorted(
+        (settings.landing_dir / "ledger").iterdir(), key=lambda p: p.stat().st_mtime_ns
+    ):
         load_file(con, LEDGER, path, settings.archive_dir, column_map)
-    expected = {201901: Decimal("100.00"), 201902: Decimal("250.00"),
-                201903: Decimal("300.00")}
+    expected = {201901: Decimal("100.00"), 201902: Decimal("250.00"), 201903: Decimal("300.00")}
     assert month_sums(con) == expected
     rejects = con.execute("SELECT period, reason FROM ops.rejects").fetchall()
     assert len(rejects) == 1 and rejects[0][0] == 201901
@@ -69,8 +75,12 @@ def test_a_month_is_reloaded_from_the_newest_landed_file_that_holds_it(con, sett
     assert month_sums(con) == expected
     # January's bad row is still set aside once, not twice.
     assert con.execute("SELECT count(*) FROM ops.rejects").fetchone()[0] == 1
-    assert con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'reloaded'"""
-                       ).fetchone()[0] == 2
+    assert (
+        con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'reloaded'""").fetchone()[
+            0
+        ]
+        == 2
+    )
 
     for archived in settings.archive_dir.rglob("huvudbok_201902_rattelse.csv"):
         archived.unlink()
@@ -98,9 +108,13 @@ def test_the_landing_side_tells_which_months_a_file_holds(settings):
     # Neither UTF-8 nor Windows-1252 (0x81 is undefined there).
     (settings.landing_dir / "ledger" / "trasig.csv").write_bytes(HEADER.encode() + b"\x81\n")
     assert file_months(settings.landing_dir, "ledger/huvudbok_2019_ack_201903.csv") == [
-        201901, 201902, 201903]
+        201901,
+        201902,
+        201903,
+    ]
     assert file_months(settings.landing_dir, "verksamhetsmatt/verksamhetsmatt_2018.csv") == [
-        201800 + m for m in range(1, 13)]
+        201800 + m for m in range(1, 13)
+    ]
     assert file_months(settings.landing_dir, "ledger/trasig.csv") is None  # refused by the load
     months, unreadable = pending_months(settings)
     assert unreadable and months == {201901, 201902, 201903, *(201800 + m for m in range(1, 13))}
@@ -116,9 +130,12 @@ def test_a_row_outside_the_files_year_does_not_erase_that_year(con, settings):
         rows = [f"{year}01;5310;569;1 000,00"]
         if year == 2019:
             rows.append("201812;5310;569;5,00")  # in the 2019 file: rejected, not a delivery
-        path = write_text(settings.landing_dir / "budget" / f"kommunbidrag_{year}.csv",
-                          header + "\n".join(rows) + "\n")
+        path = write_text(
+            settings.landing_dir / "budget" / f"kommunbidrag_{year}.csv",
+            header + "\n".join(rows) + "\n",
+        )
         load_file(con, BUDGET, path, settings.archive_dir, {})
-    assert con.execute("SELECT period // 100, count(*) FROM raw.budget_lines GROUP BY 1 "
-                       "ORDER BY 1").fetchall() == [(2018, 1), (2019, 1)]
+    assert con.execute(
+        "SELECT period // 100, count(*) FROM raw.budget_lines GROUP BY 1 ORDER BY 1"
+    ).fetchall() == [(2018, 1), (2019, 1)]
     assert "outside the file" in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]

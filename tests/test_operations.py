@@ -25,18 +25,22 @@ from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import write_text
 
 
-@pytest.mark.parametrize("today, loaded, stale", [
-    (date(2019, 4, 5), {201901, 201902}, False),  # March not yet due
-    (date(2019, 4, 11), {201901, 201902}, True),  # March overdue
-    (date(2019, 4, 11), {201903}, False),
-    (date(2019, 1, 20), {201811}, True),  # December of the previous year
-    (date(2019, 1, 20), {201812}, False),
-])
+@pytest.mark.parametrize(
+    "today, loaded, stale",
+    [
+        (date(2019, 4, 5), {201901, 201902}, False),  # March not yet due
+        (date(2019, 4, 11), {201901, 201902}, True),  # March overdue
+        (date(2019, 4, 11), {201903}, False),
+        (date(2019, 1, 20), {201811}, True),  # December of the previous year
+        (date(2019, 1, 20), {201812}, False),
+    ],
+)
 def test_the_ledger_is_stale_when_last_month_is_overdue(today, loaded, stale):
     result = ledger_staleness(loaded, today, due_day=10)
     assert result.stale is stale
-    assert result.expected_period == (today.year * 100 + today.month - 1
-                                      if today.month > 1 else (today.year - 1) * 100 + 12)
+    assert result.expected_period == (
+        today.year * 100 + today.month - 1 if today.month > 1 else (today.year - 1) * 100 + 12
+    )
 
 
 def test_the_sensor_requests_runs_for_exactly_the_months_that_landed(settings):
@@ -50,21 +54,28 @@ def test_the_sensor_requests_runs_for_exactly_the_months_that_landed(settings):
         # The sample: ledgers for 2017, 2018 and 2019 up to March, volume counts for
         # 2018 and 2019 (a year each): one contiguous range of months, one run.
         assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in first] == [
-            ("2017-01", "2019-12")]
+            ("2017-01", "2019-12")
+        ]
         assert FETCH_KEY not in first[0].asset_selection
         assert LEDGER_KEY in first[0].asset_selection
         assert isinstance(sensor(context), dg.SkipReason)  # the cursor remembers
 
         # A corrected February 2019 and a late November 2016 export: two ranges, two runs.
         ledger = settings.landing_dir / "ledger"
-        february = "".join(line for line in (ledger / "huvudbok_2019_ack_201903.csv").read_text(
-            encoding="utf-8").splitlines(keepends=True)
-            if line.startswith(("Period", "201902")))
+        february = "".join(
+            line
+            for line in (ledger / "huvudbok_2019_ack_201903.csv")
+            .read_text(encoding="utf-8")
+            .splitlines(keepends=True)
+            if line.startswith(("Period", "201902"))
+        )
         write_text(ledger / "huvudbok_201902_rattelse.csv", february)
         write_text(ledger / "huvudbok_201611.csv", february.replace("201902;", "201611;"))
         again = sensor(context)
         assert [(r.tags[RANGE_START_TAG], r.tags[RANGE_END_TAG]) for r in again] == [
-            ("2016-11", "2016-11"), ("2019-02", "2019-02")]
+            ("2016-11", "2016-11"),
+            ("2019-02", "2019-02"),
+        ]
         assert len({r.run_key for r in again}) == 2
 
         budget = settings.landing_dir / "budget" / "kommunbidrag_2019.csv"
@@ -86,22 +97,36 @@ def test_the_sensors_run_loads_and_materialises_exactly_its_months(settings):
         sensor(context)  # what the run above loaded
         # A corrected February: the year-to-date export's February without its last row.
         ledger = settings.landing_dir / "ledger"
-        lines = [line for line in (ledger / "huvudbok_2019_ack_201903.csv").read_text(
-            encoding="utf-8").splitlines(keepends=True) if line.startswith(("Period", "201902"))]
+        lines = [
+            line
+            for line in (ledger / "huvudbok_2019_ack_201903.csv")
+            .read_text(encoding="utf-8")
+            .splitlines(keepends=True)
+            if line.startswith(("Period", "201902"))
+        ]
         write_text(ledger / "huvudbok_201902_rattelse.csv", "".join(lines[:-1]))
         [request] = sensor(context)
         job = defs.resolve_job_def(NIGHTLY_JOB).get_subset(
-            asset_selection=set(request.asset_selection))
+            asset_selection=set(request.asset_selection)
+        )
         result = job.execute_in_process(instance=instance, tags=request.tags)
         assert result.success
-        assert {e.partition for e in result.get_asset_materialization_events()
-                if e.asset_key == LEDGER_KEY} == {"2019-02"}
+        assert {
+            e.partition
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == LEDGER_KEY
+        } == {"2019-02"}
     with closing(connect_published(settings.published_path)) as con:
-        assert con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'loaded'
-            AND file_name = 'huvudbok_201902_rattelse.csv'""").fetchone()[0] == 1
+        assert (
+            con.execute("""SELECT count(*) FROM ops.load_log WHERE outcome = 'loaded'
+            AND file_name = 'huvudbok_201902_rattelse.csv'""").fetchone()[0]
+            == 1
+        )
     with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
-        assert con.execute("SELECT count(*) FROM raw.ledger_lines WHERE period = 201902"
-                           ).fetchone()[0] == len(lines) - 2  # less the header and the row
+        assert (
+            con.execute("SELECT count(*) FROM raw.ledger_lines WHERE period = 201902").fetchone()[0]
+            == len(lines) - 2
+        )  # less the header and the row
 
 
 def test_a_file_that_cannot_be_read_still_gets_a_run_that_says_why(settings):
@@ -121,20 +146,22 @@ def test_the_nightly_schedule_refreshes_kolada_and_the_marts_in_stockholm_time(s
     assert schedule.job_name == "ifo_all"
     with dg.instance_for_test() as instance:
         [request] = schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance)).run_requests
+            dg.build_schedule_context(instance=instance)
+        ).run_requests
     assert FETCH_KEY in request.asset_selection
     assert dg.AssetKey(["published", "marts_duckdb"]) in request.asset_selection
     assert LEDGER_KEY not in request.asset_selection  # months come from the sensor's runs
     assert dg.AssetCheckKey(LEDGER_KEY, "ledger_fresh") in request.asset_check_keys
-    assert dg.AssetCheckKey(LEDGER_KEY, "reconciles_to_the_krona") not in \
-        request.asset_check_keys
+    assert dg.AssetCheckKey(LEDGER_KEY, "reconciles_to_the_krona") not in request.asset_check_keys
 
 
 def test_ifo_run_refuses_months_outside_the_partitions(settings, monkeypatch, capsys):
     monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
     assert main(["run", "--offline", "--months", "2010-01:2010-03"]) == 1
-    assert "2010-01 .. 2010-03 is not within the monthly partitions 2015-01 .." in \
-        capsys.readouterr().err
+    assert (
+        "2010-01 .. 2010-03 is not within the monthly partitions 2015-01 .."
+        in capsys.readouterr().err
+    )
     with pytest.raises(SystemExit):
         main(["run", "--months", "2019-13"])
 
@@ -167,13 +194,20 @@ def test_a_reader_holding_the_marts_open_neither_blocks_nor_sees_half_a_run(sett
     generate_sample(settings.landing_dir, rows_per_unit_month=5)
     assert run_pipeline(settings, offline=True).success
     done = tmp_path / "run-finished"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_path),
-                               str(done)], stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(settings.published_path), str(done)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         before = int(reader.stdout.readline())
         # Tonight: April arrives, which adds a month of rows to every report.
-        april = (settings.landing_dir / "ledger" / "huvudbok_201902.csv").read_text(
-            encoding="utf-8").replace("201902;", "201904;").replace("2019-02-", "2019-04-")
+        april = (
+            (settings.landing_dir / "ledger" / "huvudbok_201902.csv")
+            .read_text(encoding="utf-8")
+            .replace("201902;", "201904;")
+            .replace("2019-02-", "2019-04-")
+        )
         write_text(settings.landing_dir / "ledger" / "huvudbok_201904.csv", april)
         outcome = run_pipeline(settings, offline=True)
         assert outcome.success, outcome.failure_message
@@ -183,8 +217,16 @@ def test_a_reader_holding_the_marts_open_neither_blocks_nor_sees_half_a_run(sett
     finally:
         reader.kill()
     check = subprocess.run(
-        [sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1], "
-         "read_only=True).execute('SELECT count(*) FROM marts.marts.resultatrapport "
-         "WHERE manad = 4').fetchone()[0])", str(settings.published_path)],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; print(duckdb.connect(sys.argv[1], "
+            "read_only=True).execute('SELECT count(*) FROM marts.marts.resultatrapport "
+            "WHERE manad = 4').fetchone()[0])",
+            str(settings.published_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert int(check.stdout) > 0  # the next connection sees the new data

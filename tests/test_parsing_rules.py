@@ -22,10 +22,18 @@ def sql():
     con.close()
 
 
-@pytest.mark.parametrize("text, amount", [
-    ("1 234,50", "1234.50"), ("-16 242", "-16242"), ("−0,5", "-0.5"), ("12500", "12500"),
-    ("1\u00a0234,5", "1234.5"), ("1\u202f000\u202f000,00", "1000000"), ("+3,00", "3"),
-])
+@pytest.mark.parametrize(
+    "text, amount",
+    [
+        ("1 234,50", "1234.50"),
+        ("-16 242", "-16242"),
+        ("−0,5", "-0.5"),
+        ("12500", "12500"),
+        ("1\u00a0234,5", "1234.5"),
+        ("1\u202f000\u202f000,00", "1000000"),
+        ("+3,00", "3"),
+    ],
+)
 def test_swedish_amounts_parse_exactly(sql, text, amount):
     assert sql.execute("SELECT sv_amount(?)", [text]).fetchone()[0] == Decimal(amount)
 
@@ -50,8 +58,7 @@ def test_numbers_that_fail_the_check_digit_are_left_alone(sql):
     wrong = pnr[:-1] + str((int(pnr[-1]) + 1) % 10)
     assert sql.execute("SELECT mask_personnummer(?)", [wrong]).fetchone()[0] == wrong
     assert not contains_personnummer(wrong)
-    assert sql.execute("SELECT mask_personnummer('faktura 12345')").fetchone()[0] == \
-        "faktura 12345"
+    assert sql.execute("SELECT mask_personnummer('faktura 12345')").fetchone()[0] == "faktura 12345"
 
 
 def _file(tmp_path, data: bytes):
@@ -68,12 +75,15 @@ def test_encodings_are_detected(tmp_path):
     assert info.encoding == "cp1252" and info.line_count == 2 and len(info.sha256) == 64
 
 
-@pytest.mark.parametrize("data, reason, line", [
-    (b"", "empty", None),
-    ("a\nb\n\ufffd\n".encode(), "U+FFFD", 3),
-    ("a\nö\n".encode() + "ö\n".encode("cp1252"), "mixes encodings", 3),
-    (b"a\n\x81\n", "neither UTF-8 nor Windows-1252", 2),
-])
+@pytest.mark.parametrize(
+    "data, reason, line",
+    [
+        (b"", "empty", None),
+        ("a\nb\n\ufffd\n".encode(), "U+FFFD", 3),
+        ("a\nö\n".encode() + "ö\n".encode("cp1252"), "mixes encodings", 3),
+        (b"a\n\x81\n", "neither UTF-8 nor Windows-1252", 2),
+    ],
+)
 def test_undecodable_files_are_rejected_naming_the_line(tmp_path, data, reason, line):
     with pytest.raises(FileRejected) as exc:
         inspect_file(_file(tmp_path, data))

@@ -13,8 +13,10 @@ from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import write_text
 
-LEDGER_HEADER = ("Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
-                 "Bokforingsdatum;Text\n")
+LEDGER_HEADER = (
+    "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
+    "Bokforingsdatum;Text\n"
+)
 
 
 def sha(path) -> str:
@@ -40,8 +42,10 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     # 1. A file refused whole: the run fails, says which file and line, publishes nothing.
     ledger = settings.landing_dir / "ledger"
     (ledger / "huvudbok_201903_fix.csv").write_bytes(
-        LEDGER_HEADER.encode() + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode()
-        + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode("cp1252"))
+        LEDGER_HEADER.encode()
+        + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode()
+        + "201903;5100;4630;569;;;;1,00;;;Försörjning\n".encode("cp1252")
+    )
     bad = run_pipeline(settings, instance=instance, offline=True)
     assert not bad.success
     assert "huvudbok_201903_fix.csv, line 3" in bad.failure_message
@@ -53,8 +57,9 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
     # and again nothing is published. (A file holding a period replaces that whole period.)
     reexport = (ledger / "huvudbok_2019_ack_201903.csv").read_text(encoding="utf-8")
     body = reexport.rstrip("\n").rsplit("\n", 1)[0]  # without the control total
-    write_text(ledger / "huvudbok_2019_ack_201903_v2.csv",
-               body + "\n201903;7777;4630;569;;;;1 000,00;;;\n")
+    write_text(
+        ledger / "huvudbok_2019_ack_201903_v2.csv", body + "\n201903;7777;4630;569;;;;1 000,00;;;\n"
+    )
     unmapped = run_pipeline(settings, instance=instance, offline=True)
     assert not unmapped.success
     assert "Ansvar 7777 has data in 2019 but no report line" in unmapped.failure_message
@@ -62,8 +67,10 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
 
     # 3. The controllers add the unit to the structure: the run goes through and publishes.
     structure = settings.landing_dir / "config" / "rapportstruktur.csv"
-    write_text(structure, structure.read_text(encoding="utf-8")
-               + "2019;;7777;IFO;Gemensamt/Administration;0;1\n")
+    write_text(
+        structure,
+        structure.read_text(encoding="utf-8") + "2019;;7777;IFO;Gemensamt/Administration;0;1\n",
+    )
     fixed = run_pipeline(settings, instance=instance, offline=True)
     assert fixed.success, fixed.failure_message
     assert march_nettokostnad(settings) == before - 1000
@@ -71,9 +78,10 @@ def test_runs_are_recorded_explained_and_never_publish_a_bad_state(settings, tmp
 
 def test_a_bad_row_warns_but_the_run_publishes(settings, capsys):
     generate_sample(settings.landing_dir, rows_per_unit_month=10)
-    write_text(settings.landing_dir / "ledger" / "huvudbok_201903_b.csv",
-               LEDGER_HEADER + "201903;5100;4630;569;;;;12 5OO,00;;;\n"
-               "201903;5100;4630;569;;;;2,00;;;\n")
+    write_text(
+        settings.landing_dir / "ledger" / "huvudbok_201903_b.csv",
+        LEDGER_HEADER + "201903;5100;4630;569;;;;12 5OO,00;;;\n201903;5100;4630;569;;;;2,00;;;\n",
+    )
     outcome = run_pipeline(settings, offline=True)
     assert outcome.success, outcome.failure_message
     assert any("1 row(s) rejected" in note for note in outcome.notes)
@@ -86,7 +94,19 @@ def test_cli_prints_the_report_from_the_published_marts(demo, monkeypatch, capsy
     out = capsys.readouterr().out
     assert "Individ och familjeomsorgen, Jan-Mar 19" in out
     barn = next(line for line in out.splitlines() if line.startswith("Barn och unga"))
-    assert barn.split()[3:] == ["16", "761", "-18", "022", "-1", "261", "-6", "009", "-6",
-                                "923", "-8", "600"]
+    assert barn.split()[3:] == [
+        "16",
+        "761",
+        "-18",
+        "022",
+        "-1",
+        "261",
+        "-6",
+        "009",
+        "-6",
+        "923",
+        "-8",
+        "600",
+    ]
     assert "Antal nya aktualiseringar missbruk" in out  # the volume table, with last year
     assert main(["report", "--month", "2030-01"]) == 1

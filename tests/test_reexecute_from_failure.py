@@ -48,41 +48,76 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
     monkeypatch.setenv("IFO_KOLADA_STEP_RETRIES", "0")
     (tmp_path / "dagster_home").mkdir()
     workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.dump({"load_from": [{"python_module": {
-        "module_name": "ifo_pipeline.defs", "working_directory": str(REPO)}}]}))
+    workspace.write_text(
+        yaml.dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "ifo_pipeline.defs",
+                            "working_directory": str(REPO),
+                        }
+                    }
+                ]
+            }
+        )
+    )
 
     # Runs start at once (no daemon in a test), each in its own process like in production.
-    coordinator = {"run_coordinator": {"module": "dagster.core.run_coordinator",
-                                       "class": "DefaultRunCoordinator"}}
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home"),
-                              overrides=coordinator) as instance, \
-            define_out_of_process_context(str(workspace), None, instance) as context:
+    coordinator = {
+        "run_coordinator": {
+            "module": "dagster.core.run_coordinator",
+            "class": "DefaultRunCoordinator",
+        }
+    }
+    with (
+        dg.instance_for_test(
+            temp_dir=str(tmp_path / "dagster_home"), overrides=coordinator
+        ) as instance,
+        define_out_of_process_context(str(workspace), None, instance) as context,
+    ):
         selector = infer_job_selector(context, "ifo_all")
         # The sample's months, as a backfill or the landing sensor would ask for them.
         months = {RANGE_START_TAG: "2017-01", RANGE_END_TAG: "2019-03"}
-        launched = execute_dagster_graphql(context, LAUNCH_PIPELINE_EXECUTION_MUTATION, {
-            "executionParams": {
-                "selector": selector, "runConfigData": FAST_RETRIES,
-                "executionMetadata": {"tags": [{"key": k, "value": v}
-                                               for k, v in months.items()]}}})
-        assert launched.data["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", \
+        launched = execute_dagster_graphql(
+            context,
+            LAUNCH_PIPELINE_EXECUTION_MUTATION,
+            {
+                "executionParams": {
+                    "selector": selector,
+                    "runConfigData": FAST_RETRIES,
+                    "executionMetadata": {
+                        "tags": [{"key": k, "value": v} for k, v in months.items()]
+                    },
+                }
+            },
+        )
+        assert launched.data["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", (
             launched.data
+        )
         run_id = launched.data["launchPipelineExecution"]["run"]["runId"]
         failed = poll_for_finished_run(instance, run_id, timeout=300)
         assert failed.status == dg.DagsterRunStatus.FAILURE
-        failures = [e for e in instance.all_logs(run_id)
-                    if e.dagster_event and e.dagster_event.is_step_failure]
+        failures = [
+            e
+            for e in instance.all_logs(run_id)
+            if e.dagster_event and e.dagster_event.is_step_failure
+        ]
         assert [e.step_key for e in failures] == ["kolada__landed_responses"]
         assert f"127.0.0.1:{port}/v3" in str(
-            failures[0].dagster_event.step_failure_data.error.cause)
+            failures[0].dagster_event.step_failure_data.error.cause
+        )
         assert not (warehouse / "marts.duckdb").exists()  # nothing published
 
         server = HTTPServer(port=port)  # the cause is fixed: Kolada answers again
         server.start()
         try:
             replay_snapshot(server, failures_before_answer=0)
-            again = execute_dagster_graphql(context, LAUNCH_PIPELINE_REEXECUTION_MUTATION, {
-                "reexecutionParams": {"parentRunId": run_id, "strategy": "FROM_FAILURE"}})
+            again = execute_dagster_graphql(
+                context,
+                LAUNCH_PIPELINE_REEXECUTION_MUTATION,
+                {"reexecutionParams": {"parentRunId": run_id, "strategy": "FROM_FAILURE"}},
+            )
             result = again.data["launchPipelineReexecution"]
             assert result["__typename"] == "LaunchRunSuccess", again.data
             assert result["run"]["parentRunId"] == run_id
@@ -97,8 +132,14 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
         assert "2019-04" not in materialized
 
     with closing(connect_published(warehouse / "marts.duckdb")) as con:
-        assert con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
-            WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0] == 14.4
-        assert con.execute("""SELECT round(nettokostnad_ack / 1000) FROM marts.resultatrapport
+        assert (
+            con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
+            WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0]
+            == 14.4
+        )
+        assert (
+            con.execute("""SELECT round(nettokostnad_ack / 1000) FROM marts.resultatrapport
             WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' AND radtyp = 'summa'
-        """).fetchone()[0] == -57799
+        """).fetchone()[0]
+            == -57799
+        )

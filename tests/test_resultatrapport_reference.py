@@ -17,18 +17,27 @@ import pytest
 from ifo_pipeline.publish import connect_published
 from tests.conftest import read_semicolon_csv
 
-TKR_COLUMNS = ("kommunbidrag_ack_tkr", "nettokostnad_ack_tkr", "nettoresultat_ack_tkr",
-               "arsprognos_tkr", "forandring_mot_fg_prognos_tkr", "helar_fg_ar_tkr")
+TKR_COLUMNS = (
+    "kommunbidrag_ack_tkr",
+    "nettokostnad_ack_tkr",
+    "nettoresultat_ack_tkr",
+    "arsprognos_tkr",
+    "forandring_mot_fg_prognos_tkr",
+    "helar_fg_ar_tkr",
+)
 ROUNDING_TOLERANCE = 1  # tkr: the documents round every figure on its own
 
 
 def mart_rows(settings, year: int, month: int) -> dict[tuple[str, str], dict]:
     with closing(connect_published(settings.published_path)) as con:
         cursor = con.execute(
-            "SELECT * FROM marts.resultatrapport_tkr WHERE ar = ? AND manad = ?", [year, month])
+            "SELECT * FROM marts.resultatrapport_tkr WHERE ar = ? AND manad = ?", [year, month]
+        )
         names = [d[0] for d in cursor.description]
-        return {(r["rapport"], r["rapportrad"]): r
-                for r in (dict(zip(names, row, strict=True)) for row in cursor.fetchall())}
+        return {
+            (r["rapport"], r["rapportrad"]): r
+            for r in (dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+        }
 
 
 def test_march_2019_matches_the_monthly_report(demo, shared_dir):
@@ -55,8 +64,9 @@ def test_march_2019_matches_the_monthly_report(demo, shared_dir):
     assert not mismatches, mismatches
     # Every printed line, and nothing beyond it, for the reports the document prints.
     reports = {r["rapport"] for r in reference}
-    assert {k for k in rows if k[0] in reports} == {(r["rapport"], r["rapportrad"])
-                                                     for r in reference}
+    assert {k for k in rows if k[0] in reports} == {
+        (r["rapport"], r["rapportrad"]) for r in reference
+    }
 
 
 def test_march_2019_line_order_is_the_printed_order(demo, shared_dir):
@@ -65,9 +75,14 @@ def test_march_2019_line_order_is_the_printed_order(demo, shared_dir):
     with closing(connect_published(settings.published_path)) as con:
         for report in ("SEKTOR", "IFO", "AI"):
             printed = [r["rapportrad"] for r in reference if r["rapport"] == report]
-            built = [r[0] for r in con.execute(
-                """SELECT rapportrad FROM marts.resultatrapport WHERE ar = 2019 AND manad = 3
-                   AND rapport = ? ORDER BY ordning""", [report]).fetchall()]
+            built = [
+                r[0]
+                for r in con.execute(
+                    """SELECT rapportrad FROM marts.resultatrapport WHERE ar = 2019 AND manad = 3
+                   AND rapport = ? ORDER BY ordning""",
+                    [report],
+                ).fetchall()
+            ]
             assert built == printed
 
 
@@ -90,8 +105,12 @@ def seed_001_tables(shared_dir) -> dict[str, list[tuple[str, list[int]]]]:
     return tables
 
 
-SEED_001_REPORTS = {"IFO Myndighet": "IFOM", "IFO Kommunal regi": "IFOK",
-                    "Ensamkommande myndighet": "EKBM", "Ensamkommande kommunal regi": "EKBK"}
+SEED_001_REPORTS = {
+    "IFO Myndighet": "IFOM",
+    "IFO Kommunal regi": "IFOK",
+    "Ensamkommande myndighet": "EKBM",
+    "Ensamkommande kommunal regi": "EKBK",
+}
 
 
 def test_2018_matches_the_annual_report(demo, shared_dir):
@@ -102,15 +121,19 @@ def test_2018_matches_the_annual_report(demo, shared_dir):
     checked = 0
     for title, lines in tables.items():
         report = SEED_001_REPORTS[title]
-        built = [k[1] for k in sorted((k for k in rows if k[0] == report),
-                                      key=lambda k: rows[k]["ordning"])]
+        built = [
+            k[1]
+            for k in sorted((k for k in rows if k[0] == report), key=lambda k: rows[k]["ordning"])
+        ]
         assert built == [label for label, _ in lines], (report, built)
         for label, (kommunbidrag, nettokostnad, nettoresultat, prior_year, _) in lines:
             got = rows[(report, label)]
-            for column, printed in (("kommunbidrag_ack_tkr", kommunbidrag),
-                                    ("nettokostnad_ack_tkr", nettokostnad),
-                                    ("nettoresultat_ack_tkr", nettoresultat),
-                                    ("helar_fg_ar_tkr", prior_year)):
+            for column, printed in (
+                ("kommunbidrag_ack_tkr", kommunbidrag),
+                ("nettokostnad_ack_tkr", nettokostnad),
+                ("nettoresultat_ack_tkr", nettoresultat),
+                ("helar_fg_ar_tkr", prior_year),
+            ):
                 value = got[column] if got[column] is not None else 0
                 assert abs(value - printed) <= ROUNDING_TOLERANCE, (report, label, column)
                 checked += 1
@@ -131,8 +154,12 @@ def test_totals_equal_the_sum_of_their_lines_to_the_ore(demo):
                                           OR t.kommunbidrag_ack IS DISTINCT FROM lines.kb)
         """).fetchall()
         assert off == []
-        assert con.execute(
-            "SELECT count(DISTINCT (ar, manad)) FROM marts.resultatrapport").fetchone()[0] == 27
+        assert (
+            con.execute("SELECT count(DISTINCT (ar, manad)) FROM marts.resultatrapport").fetchone()[
+                0
+            ]
+            == 27
+        )
 
 
 def test_sector_total_equals_the_ledger_to_the_ore(demo):
@@ -154,8 +181,15 @@ def test_the_marts_contract_is_met(demo, shared_dir):
     import sys
 
     settings, _ = demo
-    out = subprocess.run([sys.executable, str(shared_dir / "tools" / "check_marts.py"),
-                          str(settings.warehouse_path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(shared_dir / "tools" / "check_marts.py"),
+            str(settings.warehouse_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert "marts.resultatrapport: ok" in out.stdout, out.stdout + out.stderr
     assert "marts.verksamhetsmatt: ok" in out.stdout, out.stdout + out.stderr
     assert "marts.budgetavvikelse: ok" in out.stdout, out.stdout + out.stderr
@@ -163,19 +197,32 @@ def test_the_marts_contract_is_met(demo, shared_dir):
     assert out.returncode == 0
 
 
-@pytest.mark.parametrize("table", ["resultatrapport", "rapporter", "verksamhetsmatt",
-                                   "verksamhetsmatt_period", "kostnad_per_placering",
-                                   "budgetavvikelse", "prognossakerhet", "kostnadsdrivare",
-                                   "nettokostnadsavvikelse", "nettokostnadsavvikelse_prognos"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "resultatrapport",
+        "rapporter",
+        "verksamhetsmatt",
+        "verksamhetsmatt_period",
+        "kostnad_per_placering",
+        "budgetavvikelse",
+        "prognossakerhet",
+        "kostnadsdrivare",
+        "nettokostnadsavvikelse",
+        "nettokostnadsavvikelse_prognos",
+    ],
+)
 def test_every_mart_column_is_documented(demo, table):
     settings, _ = demo
     with closing(connect_published(settings.published_path)) as con:
         undocumented = con.execute(
             """SELECT column_name FROM duckdb_columns()
                WHERE schema_name = 'marts' AND table_name = ? AND comment IS NULL""",
-            [table]).fetchall()
+            [table],
+        ).fetchall()
         table_comment = con.execute(
             "SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
-            [table]).fetchone()[0]
+            [table],
+        ).fetchone()[0]
     assert undocumented == []
     assert table_comment

@@ -22,15 +22,18 @@ from ifo_pipeline.sample.volumes import sample_rows, write_csv, write_xlsx
 from tests.conftest import read_semicolon_csv, write_text
 
 
-@pytest.mark.parametrize("text, cell", [
-    ("20", Cell(varde=20)),
-    ("8,5", Cell(varde=8.5)),
-    ("1 234", Cell(varde=1234)),
-    ("92%", Cell(andel=0.92)),
-    ("100% (17 st)", Cell(varde=17, andel=1.0)),
-    ("8,5/7", Cell(varde=8.5, kapacitet=7)),
-    (" 6,9 / 7 ", Cell(varde=6.9, kapacitet=7)),
-])
+@pytest.mark.parametrize(
+    "text, cell",
+    [
+        ("20", Cell(varde=20)),
+        ("8,5", Cell(varde=8.5)),
+        ("1 234", Cell(varde=1234)),
+        ("92%", Cell(andel=0.92)),
+        ("100% (17 st)", Cell(varde=17, andel=1.0)),
+        ("8,5/7", Cell(varde=8.5, kapacitet=7)),
+        (" 6,9 / 7 ", Cell(varde=6.9, kapacitet=7)),
+    ],
+)
 def test_the_cell_grammar(text, cell):
     assert parse_cell(text) == cell
 
@@ -66,14 +69,16 @@ def test_the_demo_holds_every_reference_cell_typed(demo, shared_dir):
                 assert (value, capacity) == (float(occupied.replace(",", ".")), float(cap))
             elif "%" in printed:
                 assert share == int(printed.split("%")[0]) / 100
-                assert value == (int(printed.split("(")[1].split()[0]) if "(" in printed
-                                 else None)
+                assert value == (int(printed.split("(")[1].split()[0]) if "(" in printed else None)
             else:
                 assert value == float(printed.replace(",", "."))
             assert (text or "") == printed
     assert checked == len(reference) * 3 == 204
     assert built[("Intern öppenvård", "Antal belagda platser på Källan (12/8)", 2)][1:] == (
-        8.5, None, 7.0)
+        8.5,
+        None,
+        7.0,
+    )
     assert built[("Familjevård", "Andel egna familjehem: Barn 0-12 år", 1)][1:3] == (17.0, 1.0)
 
 
@@ -83,8 +88,12 @@ def test_the_xlsx_quirks_resolve_to_catalogue_measures(demo):
     with closing(connect_published(settings.published_path)) as con:
         months = con.execute("""SELECT count(DISTINCT manad), count(*) FROM marts.verksamhetsmatt
                                 WHERE ar = 2018""").fetchone()
-        sections = {r[0] for r in con.execute(
-            "SELECT DISTINCT avsnitt FROM marts.verksamhetsmatt WHERE ar = 2018").fetchall()}
+        sections = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT avsnitt FROM marts.verksamhetsmatt WHERE ar = 2018"
+            ).fetchall()
+        }
     assert months == (12, 68 * 12)
     assert {"Hästskon", "Relationsvåld"} <= sections
 
@@ -126,14 +135,18 @@ def test_a_redelivery_corrects_a_month_and_records_the_change(con, settings, tmp
     corrected = [(a, m, list(c)) for a, m, c in rows]
     corrected[0][2][1] = "27"  # Missbruk, nya aktualiseringar, February: 26 -> 27
     corrected[0][2][3] = "21"  # and April is delivered for the first time
-    second = _deliver(con, settings, tmp_path, "verksamhetsmatt_2019_apr.xlsx", corrected,
-                      write_xlsx)
+    second = _deliver(
+        con, settings, tmp_path, "verksamhetsmatt_2019_apr.xlsx", corrected, write_xlsx
+    )
     assert second.outcome == "loaded"
     assert con.execute("""SELECT manad, ratt_text, varde FROM raw.volume_cells
         WHERE matt_id = 'MIS01' AND manad IN (2, 4) ORDER BY manad""").fetchall() == [
-        (2, "27", 27.0), (4, "21", 21.0)]
-    assert con.execute("SELECT manad, matt_id, old_text, new_text FROM ops.volume_changes"
-                       ).fetchall() == [(2, "MIS01", "26", "27")]
+        (2, "27", 27.0),
+        (4, "21", 21.0),
+    ]
+    assert con.execute(
+        "SELECT manad, matt_id, old_text, new_text FROM ops.volume_changes"
+    ).fetchall() == [(2, "MIS01", "26", "27")]
 
 
 def test_a_garbage_cell_is_rejected_and_every_other_cell_loads(con, settings, tmp_path):
@@ -141,9 +154,11 @@ def test_a_garbage_cell_is_rejected_and_every_other_cell_loads(con, settings, tm
     rows[5][2][2] = "ca 10"
     result = _deliver(con, settings, tmp_path, "verksamhetsmatt_2019.xlsx", rows, write_xlsx)
     assert (result.outcome, result.rows_loaded, result.rows_rejected) == (
-        "loaded_with_rejects", 68 * 12 - 1, 1)
-    line, raw, reason = con.execute(
-        "SELECT line_number, raw, reason FROM ops.rejects").fetchone()
+        "loaded_with_rejects",
+        68 * 12 - 1,
+        1,
+    )
+    line, raw, reason = con.execute("SELECT line_number, raw, reason FROM ops.rejects").fetchone()
     assert raw == "Missbruk!Mar: ca 10"
     assert line == 7  # header row 1, sixth measure
     assert "Antal placeringar stödboende externt (ej Källan) (Missbruk), Mar" in reason
@@ -166,15 +181,22 @@ def test_a_month_is_reloaded_from_the_newest_file_of_its_year(con, settings, tmp
     rows[5][2][2] = "ca 10"  # a rejected March cell
     _deliver(con, settings, tmp_path, "verksamhetsmatt_2019.csv", sample_rows(2019))
     _deliver(con, settings, tmp_path, "verksamhetsmatt_2019_v2.xlsx", rows, write_xlsx)
-    before = con.execute("SELECT manad, count(*), sum(varde) FROM raw.volume_cells "
-                         "GROUP BY 1 ORDER BY 1").fetchall()
+    before = con.execute(
+        "SELECT manad, count(*), sum(varde) FROM raw.volume_cells GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     con.execute("DELETE FROM raw.volume_cells WHERE manad = 3")
 
     loads = reload_volume_months(con, [201903, 202001], Catalogue.load())
     assert [(f.file_name, f.outcome, f.periods) for f in loads] == [
         ("verksamhetsmatt_2019_v2.xlsx", "reloaded", [201903]),
-        ("", "no_file", [202001])]
-    assert con.execute("SELECT manad, count(*), sum(varde) FROM raw.volume_cells "
-                       "GROUP BY 1 ORDER BY 1").fetchall() == before
+        ("", "no_file", [202001]),
+    ]
+    assert (
+        con.execute(
+            "SELECT manad, count(*), sum(varde) FROM raw.volume_cells GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        == before
+    )
     assert con.execute("SELECT period, raw FROM ops.rejects").fetchall() == [
-        (201903, "Missbruk!Mar: ca 10")]  # replaced, not duplicated
+        (201903, "Missbruk!Mar: ca 10")
+    ]  # replaced, not duplicated

@@ -42,17 +42,24 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> reque
 def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(tmp_path):
     port = free_port()
     (tmp_path / "dagster_home").mkdir()
-    env = {**os.environ, "IFO_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
-           "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    env = {
+        **os.environ,
+        "IFO_WAREHOUSE_DIR": str(tmp_path / "warehouse"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
     webserver = os.path.join(os.path.dirname(sys.executable), "dagster-webserver")
     log = (tmp_path / "webserver.log").open("w")
     process = subprocess.Popen(
         [webserver, "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/server_info", process)
-        assert "<div id=\"root\"" in requests.get(base, timeout=10).text  # the UI's page
+        assert '<div id="root"' in requests.get(base, timeout=10).text  # the UI's page
         deadline = time.monotonic() + 240
         while True:  # the code location loads in its own process
             data = requests.post(f"{base}/graphql", json={"query": QUERY}, timeout=60).json()
@@ -66,18 +73,28 @@ def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(
         log.close()
     assert repositories, (tmp_path / "webserver.log").read_text()[-3000:]
     [repository] = repositories
-    assert [(s["name"], s["cronSchedule"], s["executionTimezone"], s["scheduleState"]["status"])
-            for s in repository["schedules"]] == [
-        ("nightly", "0 2 * * *", "Europe/Stockholm", "RUNNING")]
+    assert [
+        (s["name"], s["cronSchedule"], s["executionTimezone"], s["scheduleState"]["status"])
+        for s in repository["schedules"]
+    ] == [("nightly", "0 2 * * *", "Europe/Stockholm", "RUNNING")]
     assert [(s["name"], s["sensorState"]["status"]) for s in repository["sensors"]] == [
-        ("landing", "RUNNING")]
+        ("landing", "RUNNING")
+    ]
     assets = {"/".join(a["assetKey"]["path"]): a for a in data["data"]["assetNodes"]}
-    partitioned = {key: a["partitionDefinition"]["type"] for key, a in assets.items()
-                   if a["partitionDefinition"]}
+    partitioned = {
+        key: a["partitionDefinition"]["type"]
+        for key, a in assets.items()
+        if a["partitionDefinition"]
+    }
     assert partitioned == {"raw/ledger_lines": "TIME_WINDOW", "raw/volume_cells": "TIME_WINDOW"}
     assert "Monthly" in assets["raw/ledger_lines"]["partitionDefinition"]["description"]
-    ledger_checks = {c["name"]: c["blocking"]
-                     for c in assets["raw/ledger_lines"]["assetChecksOrError"]["checks"]}
-    assert ledger_checks == {"files_accepted": True, "rows_accepted": False,
-                             "schema_valid": True, "reconciles_to_the_krona": True,
-                             "ledger_fresh": False}
+    ledger_checks = {
+        c["name"]: c["blocking"] for c in assets["raw/ledger_lines"]["assetChecksOrError"]["checks"]
+    }
+    assert ledger_checks == {
+        "files_accepted": True,
+        "rows_accepted": False,
+        "schema_valid": True,
+        "reconciles_to_the_krona": True,
+        "ledger_fresh": False,
+    }

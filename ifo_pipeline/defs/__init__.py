@@ -67,14 +67,20 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     publish = build_publish_asset(mart_keys)
     months = monthly_partitions(settings)
     assets = [*build_ingest_assets(months), *build_kolada_assets(settings), dbt_models, publish]
-    checks = [every_unit_maps_to_one_report_line, measures_known, ledger_fresh,
-              resultatrapport_schema_valid]
+    checks = [
+        every_unit_maps_to_one_report_line,
+        measures_known,
+        ledger_fresh,
+        resultatrapport_schema_valid,
+    ]
     # One job for every run: a range of months (the sensor, a backfill, `ifo run`) or none
     # (the nightly run: Kolada, the sources without months, the marts).
     nightly = dg.define_asset_job(
-        NIGHTLY_JOB, selection=dg.AssetSelection.all(),
+        NIGHTLY_JOB,
+        selection=dg.AssetSelection.all(),
         description="Fetch Kolada, load whatever has landed (and reload the run's months), "
-                    "rebuild the marts, publish them.")
+        "rebuild the marts, publish them.",
+    )
     all_keys = [key for a in assets for key in a.keys]
     without_months = [key for a in assets if a.partitions_def is None for key in a.keys]
     check_keys = [key for d in [*assets, *checks] for key in d.check_keys]
@@ -82,13 +88,18 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
         assets=assets,
         asset_checks=checks,
         jobs=[nightly],
-        schedules=[build_schedule(nightly, settings, without_months,
-                                  checks_for(check_keys, without_months))],
+        schedules=[
+            build_schedule(
+                nightly, settings, without_months, checks_for(check_keys, without_months)
+            )
+        ],
         sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={
-            "warehouse": WarehouseResource(warehouse_dir=str(settings.warehouse_dir),
-                                           landing_dir=str(settings.landing_dir),
-                                           kolada_base_url=settings.kolada_base_url),
+            "warehouse": WarehouseResource(
+                warehouse_dir=str(settings.warehouse_dir),
+                landing_dir=str(settings.landing_dir),
+                kolada_base_url=settings.kolada_base_url,
+            ),
             "dbt": DbtCliResource(project_dir=project),
         },
         # DuckDB takes one writer per file: every step in one process, one after another.
@@ -96,9 +107,11 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     )
 
 
-def checks_for(check_keys: Iterable[dg.AssetCheckKey],
-               asset_keys: list[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+def checks_for(
+    check_keys: Iterable[dg.AssetCheckKey], asset_keys: list[dg.AssetKey]
+) -> list[dg.AssetCheckKey]:
     """The checks of `asset_keys`, and the ledger's freshness, which matters most on the
     nights no ledger file lands."""
-    return [key for key in check_keys
-            if key.asset_key in asset_keys or key == ledger_fresh.check_key]
+    return [
+        key for key in check_keys if key.asset_key in asset_keys or key == ledger_fresh.check_key
+    ]

@@ -8,7 +8,6 @@ files (ingest/__init__.py). It reports through asset checks:
 `schema_valid` (pandera on the loaded table) and, for money, `reconciles_to_the_krona`.
 """
 
-
 import warnings
 from collections.abc import Callable
 from contextlib import closing
@@ -34,9 +33,12 @@ def validation_metadata(validation: Validation) -> dict:
     return {
         "rows_checked": dg.MetadataValue.int(validation.rows_checked),
         "failures": dg.MetadataValue.int(validation.failures),
-        "failure_cases": dg.MetadataValue.md(markdown_table(
-            ["column", "check", "value", "row"],
-            [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample])),
+        "failure_cases": dg.MetadataValue.md(
+            markdown_table(
+                ["column", "check", "value", "row"],
+                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample],
+            )
+        ),
     }
 
 
@@ -49,22 +51,37 @@ def markdown_table(header: list[str], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def _check_specs(source: LandedSource, table: str, key: dg.AssetKey,
-                 reconciles: bool) -> list[dg.AssetCheckSpec]:
+def _check_specs(
+    source: LandedSource, table: str, key: dg.AssetKey, reconciles: bool
+) -> list[dg.AssetCheckSpec]:
     specs = [
-        dg.AssetCheckSpec("files_accepted", asset=key, blocking=True,
-                          description="No landed file was refused whole (encoding, header, "
-                                      "empty file)."),
-        dg.AssetCheckSpec("rows_accepted", asset=key,
-                          description="No row of the files loaded in this run went to "
-                                      "ops.rejects."),
-        dg.AssetCheckSpec("schema_valid", asset=key, blocking=True,
-                          description=f"The table passes the pandera schema {table}."),
+        dg.AssetCheckSpec(
+            "files_accepted",
+            asset=key,
+            blocking=True,
+            description="No landed file was refused whole (encoding, header, empty file).",
+        ),
+        dg.AssetCheckSpec(
+            "rows_accepted",
+            asset=key,
+            description="No row of the files loaded in this run went to ops.rejects.",
+        ),
+        dg.AssetCheckSpec(
+            "schema_valid",
+            asset=key,
+            blocking=True,
+            description=f"The table passes the pandera schema {table}.",
+        ),
     ]
     if reconciles:
-        specs.append(dg.AssetCheckSpec(
-            "reconciles_to_the_krona", asset=key, blocking=True,
-            description="Per file: sum in file = loaded + rejected (ops.reconciliation)."))
+        specs.append(
+            dg.AssetCheckSpec(
+                "reconciles_to_the_krona",
+                asset=key,
+                blocking=True,
+                description="Per file: sum in file = loaded + rejected (ops.reconciliation).",
+            )
+        )
     return specs
 
 
@@ -105,7 +122,7 @@ def build_ingest_asset(
             # A range of months is one run: one set-based load, the marts rebuilt once.
             backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
             description=f"Files landed in `{source.folder}/` ({', '.join(source.patterns)}), "
-                        f"loaded into `{table}`.",
+            f"loaded into `{table}`.",
         )(ingest)
 
 
@@ -114,15 +131,23 @@ def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
     return {
         "rows_in_table": dg.MetadataValue.int(rows),
         "files_new": dg.MetadataValue.int(
-            sum(f.outcome in (*DELIVERED, "rejected") for f in loads)),
+            sum(f.outcome in (*DELIVERED, "rejected") for f in loads)
+        ),
         "months_reloaded": dg.MetadataValue.int(
-            sum(len(f.periods) for f in loads if f.outcome == "reloaded")),
+            sum(len(f.periods) for f in loads if f.outcome == "reloaded")
+        ),
         "files_already_loaded": dg.MetadataValue.int(
-            sum(f.outcome == "already_loaded" for f in loads)),
-        "files": dg.MetadataValue.md(markdown_table(
-            ["file", "outcome", "rows loaded", "rows rejected", "message"],
-            [(f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message) for f in loads],
-        )),
+            sum(f.outcome == "already_loaded" for f in loads)
+        ),
+        "files": dg.MetadataValue.md(
+            markdown_table(
+                ["file", "outcome", "rows loaded", "rows rejected", "message"],
+                [
+                    (f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message)
+                    for f in loads
+                ],
+            )
+        ),
     }
 
 
@@ -138,20 +163,28 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
 
     hashes = [f.sha256 for f in new if f.outcome != "rejected"]
     rejected_rows = sum(f.rows_rejected for f in new)
-    sample = con.execute(
-        """SELECT file_name, line_number, reason, raw FROM ops.rejects
+    sample = (
+        con.execute(
+            """SELECT file_name, line_number, reason, raw FROM ops.rejects
            WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) ORDER BY file_name, line_number
-           LIMIT ?""", [hashes, SAMPLE_ROWS]).fetchall() if hashes else []
+           LIMIT ?""",
+            [hashes, SAMPLE_ROWS],
+        ).fetchall()
+        if hashes
+        else []
+    )
     yield dg.AssetCheckResult(
         check_name="rows_accepted",
         passed=rejected_rows == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        description=(f"{rejected_rows} row(s) rejected, kept in ops.rejects"
-                     if rejected_rows else None),
+        description=(
+            f"{rejected_rows} row(s) rejected, kept in ops.rejects" if rejected_rows else None
+        ),
         metadata={
             "rows_rejected": dg.MetadataValue.int(rejected_rows),
             "rejected_rows": dg.MetadataValue.md(
-                markdown_table(["file", "line", "reason", "raw"], sample)),
+                markdown_table(["file", "line", "reason", "raw"], sample)
+            ),
         },
     )
 
@@ -164,19 +197,38 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool):
     )
 
     if reconciles:
-        unbalanced = con.execute(
-            """SELECT file_name, amount_in_file, loaded_sum, rejected_sum, difference,
+        unbalanced = (
+            con.execute(
+                """SELECT file_name, amount_in_file, loaded_sum, rejected_sum, difference,
                       control_sum, control_difference, unreadable_amount_rows
                FROM ops.reconciliation
                WHERE file_sha256 IN (SELECT unnest(?::VARCHAR[])) AND difference <> 0""",
-            [hashes]).fetchall() if hashes else []
+                [hashes],
+            ).fetchall()
+            if hashes
+            else []
+        )
         yield dg.AssetCheckResult(
             check_name="reconciles_to_the_krona",
             passed=not unbalanced,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"unbalanced_files": dg.MetadataValue.md(markdown_table(
-                ["file", "in file", "loaded", "rejected", "difference", "control sum",
-                 "control difference", "unreadable amounts"], unbalanced))},
+            metadata={
+                "unbalanced_files": dg.MetadataValue.md(
+                    markdown_table(
+                        [
+                            "file",
+                            "in file",
+                            "loaded",
+                            "rejected",
+                            "difference",
+                            "control sum",
+                            "control difference",
+                            "unreadable amounts",
+                        ],
+                        unbalanced,
+                    )
+                )
+            },
         )
 
 
@@ -187,9 +239,16 @@ def _csv_loader(source: CsvSource) -> Loader:
 def build_ingest_assets(months: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """One asset per landed source; the ledger and the volume counts by month."""
     return [
-        *(build_ingest_asset(s, s.table, _csv_loader(s), reconciles=s.amount is not None,
-                             partitions=months if s is LEDGER else None)
-          for s in CSV_SOURCES),
+        *(
+            build_ingest_asset(
+                s,
+                s.table,
+                _csv_loader(s),
+                reconciles=s.amount is not None,
+                partitions=months if s is LEDGER else None,
+            )
+            for s in CSV_SOURCES
+        ),
         build_ingest_asset(VOLUMES, "raw.volume_cells", load_volumes, partitions=months),
     ]
 
@@ -197,7 +256,7 @@ def build_ingest_assets(months: dg.PartitionsDefinition) -> list[dg.AssetsDefini
 @dg.asset_check(
     asset=dg.AssetKey(["raw", "volume_cells"]),
     description="Every delivered measure name is in the measure catalogue "
-                "(dbt_project/seeds/matt_katalog.csv, names and aliases).",
+    "(dbt_project/seeds/matt_katalog.csv, names and aliases).",
 )
 def measures_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with closing(connect(warehouse.settings.warehouse_path)) as con:
@@ -205,19 +264,23 @@ def measures_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not unknown,
         severity=dg.AssetCheckSeverity.WARN,
-        description=("unknown measure(s), add them or an alias to the catalogue: "
-                     + "; ".join(unknown)) if unknown else None,
+        description=(
+            "unknown measure(s), add them or an alias to the catalogue: " + "; ".join(unknown)
+        )
+        if unknown
+        else None,
         metadata={"unknown_measures": dg.MetadataValue.int(len(unknown))},
     )
 
 
 @dg.asset_check(
     asset=dg.AssetKey(["raw", "report_structure"]),
-    additional_deps=[dg.AssetKey(["raw", name]) for name in
-                     ("ledger_lines", "budget_lines", "forecast_lines")],
+    additional_deps=[
+        dg.AssetKey(["raw", name]) for name in ("ledger_lines", "budget_lines", "forecast_lines")
+    ],
     blocking=True,
     description="Every responsibility unit with data in a year maps to exactly one report line "
-                "of that year (INPUTS.md section 4).",
+    "of that year (INPUTS.md section 4).",
 )
 def every_unit_maps_to_one_report_line(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with closing(connect(warehouse.settings.warehouse_path)) as con:

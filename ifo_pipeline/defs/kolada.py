@@ -29,43 +29,71 @@ class KoladaFetchConfig(dg.Config):
     max_in_flight: int = 4
 
 
-def kolada_landed_responses(config: KoladaFetchConfig,
-                            warehouse: WarehouseResource) -> dg.MaterializeResult:
+def kolada_landed_responses(
+    config: KoladaFetchConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     """Kolada API v3 responses for the KPIs, municipalities and years of kolada.toml, landed
     as raw JSON under $IFO_LANDING_DIR/kolada/."""
     settings = warehouse.settings
-    client = KoladaClient(settings.kolada_base_url, timeout=config.timeout_seconds,
-                          max_attempts=config.max_attempts,
-                          backoff_seconds=config.backoff_seconds,
-                          max_in_flight=config.max_in_flight)
-    fetch_dir = fetch_to_landing(client, KoladaConfig.load(settings.landing_dir),
-                                 settings.landing_dir)
-    return dg.MaterializeResult(metadata={
-        "fetch": fetch_dir.name, "base_url": settings.kolada_base_url,
-        "responses": len(list(fetch_dir.glob("0*.json")))})
+    client = KoladaClient(
+        settings.kolada_base_url,
+        timeout=config.timeout_seconds,
+        max_attempts=config.max_attempts,
+        backoff_seconds=config.backoff_seconds,
+        max_in_flight=config.max_in_flight,
+    )
+    fetch_dir = fetch_to_landing(
+        client, KoladaConfig.load(settings.landing_dir), settings.landing_dir
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "fetch": fetch_dir.name,
+            "base_url": settings.kolada_base_url,
+            "responses": len(list(fetch_dir.glob("0*.json"))),
+        }
+    )
 
 
-@dg.asset(key=VALUES_KEY, deps=[FETCH_KEY], group_name="ingest", kinds={"duckdb"},
-          check_specs=[dg.AssetCheckSpec("schema_valid", asset=VALUES_KEY, blocking=True)],
-          description="The latest complete landed Kolada fetch, parsed into raw.kolada_values "
-                      "and its metadata tables.")
+@dg.asset(
+    key=VALUES_KEY,
+    deps=[FETCH_KEY],
+    group_name="ingest",
+    kinds={"duckdb"},
+    check_specs=[dg.AssetCheckSpec("schema_valid", asset=VALUES_KEY, blocking=True)],
+    description="The latest complete landed Kolada fetch, parsed into raw.kolada_values "
+    "and its metadata tables.",
+)
 def raw_kolada_values(warehouse: WarehouseResource):
     settings = warehouse.settings
     with closing(connect(settings.warehouse_path)) as con:
         load = load_fetch(con, latest_fetch(settings.landing_dir))
-        yield dg.MaterializeResult(metadata={"fetch": load.fetch, "outcome": load.outcome,
-                                             "values": load.values, "message": load.message})
+        yield dg.MaterializeResult(
+            metadata={
+                "fetch": load.fetch,
+                "outcome": load.outcome,
+                "values": load.values,
+                "message": load.message,
+            }
+        )
         validation = validate_table(con, "raw.kolada_values", SCHEMAS["raw.kolada_values"])
-        yield dg.AssetCheckResult(check_name="schema_valid", passed=validation.passed,
-                                  metadata=validation_metadata(validation))
+        yield dg.AssetCheckResult(
+            check_name="schema_valid",
+            passed=validation.passed,
+            metadata=validation_metadata(validation),
+        )
 
 
 def build_kolada_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """The fetch talks to the outside world: Dagster retries it after the client gives up."""
     fetch = dg.asset(
-        key=FETCH_KEY, group_name="ingest", kinds={"json"},
-        retry_policy=dg.RetryPolicy(max_retries=settings.kolada_step_retries,
-                                    delay=settings.kolada_retry_delay_seconds,
-                                    backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+        key=FETCH_KEY,
+        group_name="ingest",
+        kinds={"json"},
+        retry_policy=dg.RetryPolicy(
+            max_retries=settings.kolada_step_retries,
+            delay=settings.kolada_retry_delay_seconds,
+            backoff=dg.Backoff.EXPONENTIAL,
+            jitter=dg.Jitter.PLUS_MINUS,
+        ),
     )(kolada_landed_responses)
     return [fetch, raw_kolada_values]

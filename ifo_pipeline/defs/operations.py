@@ -25,35 +25,52 @@ from ifo_pipeline.settings import TIMEZONE, Settings
 LEDGER_KEY = dg.AssetKey(["raw", "ledger_lines"])
 
 
-def build_schedule(job: UnresolvedAssetJobDefinition, settings: Settings,
-                   asset_keys: list[dg.AssetKey], check_keys: list[dg.AssetCheckKey]):
+def build_schedule(
+    job: UnresolvedAssetJobDefinition,
+    settings: Settings,
+    asset_keys: list[dg.AssetKey],
+    check_keys: list[dg.AssetCheckKey],
+):
     """Nightly: Kolada, the sources without months, the marts and the ledger's freshness.
     Months are loaded by the landing sensor's runs (or a backfill), not here."""
 
-    @dg.schedule(name="nightly", job=job, cron_schedule=settings.nightly_cron,
-                 execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
-                 description="Every night: refresh Kolada, load what has landed outside the "
-                             "monthly partitions, rebuild and publish the marts "
-                             f"({settings.nightly_cron}, {TIMEZONE}; IFO_NIGHTLY_CRON).")
+    @dg.schedule(
+        name="nightly",
+        job=job,
+        cron_schedule=settings.nightly_cron,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every night: refresh Kolada, load what has landed outside the "
+        "monthly partitions, rebuild and publish the marts "
+        f"({settings.nightly_cron}, {TIMEZONE}; IFO_NIGHTLY_CRON).",
+    )
     def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         return dg.RunRequest(asset_selection=asset_keys, asset_check_keys=check_keys)
 
     return nightly
 
 
-def build_landing_sensor(job: UnresolvedAssetJobDefinition, settings: Settings,
-                         partitions: dg.PartitionsDefinition, asset_keys: list[dg.AssetKey],
-                         unpartitioned_keys: list[dg.AssetKey]):
+def build_landing_sensor(
+    job: UnresolvedAssetJobDefinition,
+    settings: Settings,
+    partitions: dg.PartitionsDefinition,
+    asset_keys: list[dg.AssetKey],
+    unpartitioned_keys: list[dg.AssetKey],
+):
     landing_dir = settings.landing_dir
     # Files need no Kolada fetch: the run loads them and rebuilds the marts.
     with_months = [key for key in asset_keys if key != FETCH_KEY]
     without_months = [key for key in unpartitioned_keys if key != FETCH_KEY]
 
-    @dg.sensor(name="landing", job=job, minimum_interval_seconds=60,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Requests runs when files land in (or are re-delivered to) the "
-                           "landing directory: one per contiguous range of the months they "
-                           "hold, or one without months for budget, forecasts and config.")
+    @dg.sensor(
+        name="landing",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests runs when files land in (or are re-delivered to) the "
+        "landing directory: one per contiguous range of the months they "
+        "hold, or one without months for budget, forecasts and config.",
+    )
     def landing_sensor(context: dg.SensorEvaluationContext):
         previous = json.loads(context.cursor) if context.cursor else {}
         current = landing_state(landing_dir)
@@ -68,21 +85,31 @@ def build_landing_sensor(job: UnresolvedAssetJobDefinition, settings: Settings,
         ranges = partition_ranges(partitions, months, unreadable)
         if not ranges:
             return [dg.RunRequest(run_key=key, asset_selection=without_months, tags=tags)]
-        return [dg.RunRequest(run_key=f"{key}:{start}:{end}", asset_selection=with_months,
-                              tags={**tags, **range_tags(start, end)})
-                for start, end in ranges]
+        return [
+            dg.RunRequest(
+                run_key=f"{key}:{start}:{end}",
+                asset_selection=with_months,
+                tags={**tags, **range_tags(start, end)},
+            )
+            for start, end in ranges
+        ]
 
     return landing_sensor
 
 
-@dg.asset_check(asset=LEDGER_KEY, description="Last month's ledger export has arrived by the "
-                "configured day of this month (IFO_LEDGER_DUE_DAY).")
+@dg.asset_check(
+    asset=LEDGER_KEY,
+    description="Last month's ledger export has arrived by the "
+    "configured day of this month (IFO_LEDGER_DUE_DAY).",
+)
 def ledger_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     settings = warehouse.settings
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     with closing(connect(settings.warehouse_path)) as con:
-        staleness = ledger_staleness(loaded_ledger_periods(con), today,
-                                     settings.ledger_due_day)
-    return dg.AssetCheckResult(passed=not staleness.stale, severity=dg.AssetCheckSeverity.WARN,
-                               description=staleness.message,
-                               metadata={"expected_period": staleness.expected_period})
+        staleness = ledger_staleness(loaded_ledger_periods(con), today, settings.ledger_due_day)
+    return dg.AssetCheckResult(
+        passed=not staleness.stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=staleness.message,
+        metadata={"expected_period": staleness.expected_period},
+    )

@@ -17,12 +17,14 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def monthly_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
-    return dg.MonthlyPartitionsDefinition(start_date=settings.first_month, fmt="%Y-%m",
-                                          timezone=TIMEZONE, end_offset=1)
+    return dg.MonthlyPartitionsDefinition(
+        start_date=settings.first_month, fmt="%Y-%m", timezone=TIMEZONE, end_offset=1
+    )
 
 
-def partition_ranges(partitions: dg.PartitionsDefinition, months: Iterable[int],
-                     unreadable: bool = False) -> list[tuple[str, str]]:
+def partition_ranges(
+    partitions: dg.PartitionsDefinition, months: Iterable[int], unreadable: bool = False
+) -> list[tuple[str, str]]:
     """The contiguous ranges of partition keys that cover `months` (months before the first
     partition are left out). A file whose months cannot be told still needs a run, which
     refuses it and says why: the latest month then (any run loads every new file)."""

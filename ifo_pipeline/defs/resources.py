@@ -18,5 +18,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def settings(self) -> Settings:
-        return Settings(warehouse_dir=Path(self.warehouse_dir), landing_dir=Path(self.landing_dir),
-                        kolada_base_url=self.kolada_base_url)
+        return Settings(
+            warehouse_dir=Path(self.warehouse_dir),
+            landing_dir=Path(self.landing_dir),
+            kolada_base_url=self.kolada_base_url,
+        )

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets (one lineage graph with the ingest assets), the pandera
 check on the result report, and publishing the marts for the controllers."""
 
-
 from collections.abc import Mapping
 from contextlib import closing
 from typing import Any
@@ -39,18 +38,25 @@ class IfoDbtTranslator(DagsterDbtTranslator):
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=project.manifest_path, project=project,
-                # The Kolada tables are several dbt sources of one ingest asset.
-                dagster_dbt_translator=IfoDbtTranslator(DagsterDbtTranslatorSettings(
-                    enable_duplicate_source_asset_keys=True)))
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        # The Kolada tables are several dbt sources of one ingest asset.
+        dagster_dbt_translator=IfoDbtTranslator(
+            DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+        ),
+    )
     def ifo_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 
     return ifo_dbt_models
 
 
-@dg.asset_check(asset=RESULTATRAPPORT_KEY, blocking=True,
-                description="marts.resultatrapport passes its pandera schema.")
+@dg.asset_check(
+    asset=RESULTATRAPPORT_KEY,
+    blocking=True,
+    description="marts.resultatrapport passes its pandera schema.",
+)
 def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with closing(connect(warehouse.settings.warehouse_path)) as con:
         validation = validate_table(con, "marts.resultatrapport", RESULTATRAPPORT)
@@ -67,15 +73,18 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         group_name="publish",
         kinds={"duckdb"},
         description="`$IFO_WAREHOUSE_DIR/marts.duckdb`: the marts and ops tables as controllers "
-                    "read them, swapped in atomically after a good run.",
+        "read them, swapped in atomically after a good run.",
     )
     def published_marts(warehouse: WarehouseResource) -> dg.MaterializeResult:
         settings = warehouse.settings
         copied = publish_marts(settings.warehouse_path, settings.published_path)
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(settings.published_path)),
-            "tables": dg.MetadataValue.md(markdown_table(
-                ["table", "rows"], sorted(copied.items()))),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(settings.published_path)),
+                "tables": dg.MetadataValue.md(
+                    markdown_table(["table", "rows"], sorted(copied.items()))
+                ),
+            }
+        )
 
     return published_marts

@@ -24,8 +24,9 @@ from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
 
 
-def load_source(settings: Settings, source: CsvSource,
-                months: Sequence[int] | None = None) -> list[FileLoad]:
+def load_source(
+    settings: Settings, source: CsvSource, months: Sequence[int] | None = None
+) -> list[FileLoad]:
     """Load every landed file of `source` not loaded before, oldest first; then reload the
     `months` (YYYYMM) no new file delivered."""
     files = landed_files(settings.landing_dir, source)
@@ -34,8 +35,9 @@ def load_source(settings: Settings, source: CsvSource,
         loads = [load_file(con, source, path, settings.archive_dir, column_map) for path in files]
         if months is not None:
             delivered = {p for f in loads if f.outcome in DELIVERED for p in f.periods}
-            loads += reload_months(con, source, [m for m in months if m not in delivered],
-                                   column_map)
+            loads += reload_months(
+                con, source, [m for m in months if m not in delivered], column_map
+            )
     return loads
 
 
@@ -56,6 +58,7 @@ def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> lis
         loads = [load_volume_file(con, path, settings.archive_dir, catalogue) for path in files]
         if months is not None:
             years = {file_year(Path(f.file_name)) for f in loads if f.outcome in DELIVERED}
-            loads += reload_volume_months(con, [m for m in months if m // 100 not in years],
-                                          catalogue)
+            loads += reload_volume_months(
+                con, [m for m in months if m // 100 not in years], catalogue
+            )
     return loads

@@ -114,8 +114,11 @@ def resolve_columns(
     for index, name in enumerate(header, start=1):
         key = normalise_header(column_map.get(normalise_header(name), name))
         positions.setdefault(key, index)
-    found = {c: positions[normalise_header(c)] for c in source.columns
-             if normalise_header(c) in positions}
+    found = {
+        c: positions[normalise_header(c)]
+        for c in source.columns
+        if normalise_header(c) in positions
+    }
     missing = [c for c in source.columns if c not in found and c not in source.optional]
     if missing:
         raise FileRejected(
@@ -146,11 +149,14 @@ def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatc
         ),
         # One column per physical line: the delimiter is a control character no export has.
         parse_options=pacsv.ParseOptions(
-            delimiter="\x1f", quote_char=False, ignore_empty_lines=False,
+            delimiter="\x1f",
+            quote_char=False,
+            ignore_empty_lines=False,
             invalid_row_handler=on_invalid,
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={"raw": pa.string()}, strings_can_be_null=False,
+            column_types={"raw": pa.string()},
+            strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
@@ -180,10 +186,13 @@ def _parse_sql(
     typed = [f"{expr} AS {col}" for col, expr in source.select.items()]
     checks = list(source.checks)
     if source.one_year_per_file and file_year is not None:
-        checks.append(Check(
-            f"{source.period_column} // 100 <> {file_year}",
-            f"'period ' || {source.period_column} || ' is outside the file''s year {file_year}'",
-        ))
+        checks.append(
+            Check(
+                f"{source.period_column} // 100 <> {file_year}",
+                f"'period ' || {source.period_column} || "
+                f"' is outside the file''s year {file_year}'",
+            )
+        )
     reasons = ", ".join(f"CASE WHEN coalesce({c.bad}, false) THEN {c.reason} END" for c in checks)
     total = source.total_row or "false"
     amount = source.amount or "NULL"
@@ -248,8 +257,11 @@ def _load_checked_file(
         file_year = parse_file(con, source, info, column_map)
         rows, rejected = _counts(con)
         outcome = "loaded_with_rejects" if rejected else "loaded"
-        message = (f"{rows} rows loaded, {rejected} rejected (see ops.rejects)" if rejected
-                   else f"{rows} rows loaded")
+        message = (
+            f"{rows} rows loaded, {rejected} rejected (see ops.rejects)"
+            if rejected
+            else f"{rows} rows loaded"
+        )
         with transaction(con):
             periods = file_periods(con, source, file_year)
             _store_parsed(con, source, info, file_year)
@@ -262,7 +274,9 @@ def _load_checked_file(
 
 
 def parse_file(
-    con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo,
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    info: FileInfo,
     column_map: dict[str, str],
 ) -> int | None:
     """Parse the file into the temporary table `parsed`; returns the year in its name."""
@@ -276,8 +290,10 @@ def parse_file(
     stream = pa.RecordBatchReader.from_batches(schema, batches)
     con.register("stream", stream)
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(
-            source, positions, len(header), file_year))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE parsed AS "
+            + _parse_sql(source, positions, len(header), file_year)
+        )
     finally:
         con.unregister("stream")
     if bad_rows:
@@ -287,27 +303,36 @@ def parse_file(
     return file_year
 
 
-def _counts(con: duckdb.DuckDBPyConnection, months: list[int] | None = None,
-            period_column: str | None = None) -> tuple[int, int]:
+def _counts(
+    con: duckdb.DuckDBPyConnection,
+    months: list[int] | None = None,
+    period_column: str | None = None,
+) -> tuple[int, int]:
     """Rows to load and rows rejected in `parsed` (within `months` when given)."""
     where = f"AND {_in_months(period_column)}" if months is not None else ""
-    return con.execute(f"""
+    return con.execute(
+        f"""
         SELECT count(*) FILTER (WHERE reject_reason IS NULL),
                count(*) FILTER (WHERE reject_reason IS NOT NULL)
         FROM parsed WHERE NOT is_total_row {where}""",
-        {"months": months} if months is not None else {}).fetchone()
+        {"months": months} if months is not None else {},
+    ).fetchone()
 
 
-def file_periods(con: duckdb.DuckDBPyConnection, source: CsvSource,
-                 file_year: int | None) -> list[int]:
+def file_periods(
+    con: duckdb.DuckDBPyConnection, source: CsvSource, file_year: int | None
+) -> list[int]:
     """The periods the parsed file is the truth for: every period on its rows (rejected rows
     too: a corrected re-export of a month replaces the month), except periods outside the
     file's year where a file holds one year (those rows are rejected, not a delivery)."""
     if not source.period_column:
         return []
-    return [r[0] for r in con.execute(f"""
+    return [
+        r[0]
+        for r in con.execute(f"""
         SELECT DISTINCT {source.period_column} FROM parsed
-        WHERE {_delivered_rows(source, source.period_column, file_year)} ORDER BY 1""").fetchall()]
+        WHERE {_delivered_rows(source, source.period_column, file_year)} ORDER BY 1""").fetchall()
+    ]
 
 
 def _delivered_rows(source: CsvSource, key: str, file_year: int | None) -> str:
@@ -328,7 +353,10 @@ def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> l
 
 
 def _store_parsed(
-    con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo, file_year: int | None,
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    info: FileInfo,
+    file_year: int | None,
     months: list[int] | None = None,
 ) -> None:
     """Replace what the file supersedes with its rows and rejects: everything it holds, or
@@ -338,10 +366,13 @@ def _store_parsed(
     if months is not None:
         params["months"] = months
         within = f"AND {_in_months(source.period_column)}"
-        con.execute(f"DELETE FROM {source.table} WHERE {_in_months(source.period_column)}",
-                    {"months": months})
-        con.execute(f"DELETE FROM ops.rejects WHERE file_sha256 = $sha AND {_in_months('period')}",
-                    params)
+        con.execute(
+            f"DELETE FROM {source.table} WHERE {_in_months(source.period_column)}",
+            {"months": months},
+        )
+        con.execute(
+            f"DELETE FROM ops.rejects WHERE file_sha256 = $sha AND {_in_months('period')}", params
+        )
     elif source.replace_key is None:
         con.execute(f"DELETE FROM {source.table}")
     else:
@@ -352,17 +383,22 @@ def _store_parsed(
                 SELECT DISTINCT {source.replace_key} FROM parsed
                 WHERE {_delivered_rows(source, source.replace_key, file_year)})""")
     target_cols = ", ".join(source.select)
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO {source.table} (file_sha256, line_number, {target_cols})
         SELECT $sha, line_number, {target_cols} FROM parsed
-        WHERE NOT is_total_row AND reject_reason IS NULL {within}""", params)
-    con.execute(f"""
+        WHERE NOT is_total_row AND reject_reason IS NULL {within}""",
+        params,
+    )
+    con.execute(
+        f"""
         INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
                                  amount, rejected_at, period)
         SELECT $sha, $name, $source, line_number, masked_raw, reject_reason, row_amount, now(),
                {source.period_column or "NULL"}
         FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL {within}""",
-        {**params, "name": info.path.name, "source": source.name})
+        {**params, "name": info.path.name, "source": source.name},
+    )
 
 
 def _in_months(column: str) -> str:
@@ -388,19 +424,23 @@ def reload_months(
             message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):
                 _store_parsed(con, source, info, file_year, held)
-                log_load(con, source, info, Path(archived), "reloaded", message, rows,
-                         rejected, held)
+                log_load(
+                    con, source, info, Path(archived), "reloaded", message, rows, rejected, held
+                )
         finally:
             con.execute("DROP TABLE IF EXISTS parsed")
-        loads.append(FileLoad(info.path.name, info.sha256, "reloaded", rows, rejected,
-                              message, held))
+        loads.append(
+            FileLoad(info.path.name, info.sha256, "reloaded", rows, rejected, message, held)
+        )
     return loads + no_file_for(source, months, holders)
 
 
-def newest_holders(con: duckdb.DuckDBPyConnection, source: LandedSource,
-                   months: list[int]) -> dict[str, list[int]]:
+def newest_holders(
+    con: duckdb.DuckDBPyConnection, source: LandedSource, months: list[int]
+) -> dict[str, list[int]]:
     """Archived file -> the months it is the most recently landed file to hold."""
-    rows = con.execute("""
+    rows = con.execute(
+        """
         WITH delivered AS (
             SELECT load_id, archived_as, string_split(periods, ',') AS periods
             FROM ops.load_log
@@ -410,7 +450,8 @@ def newest_holders(con: duckdb.DuckDBPyConnection, source: LandedSource,
         FROM (SELECT unnest($months::INTEGER[]) AS month) wanted
         JOIN delivered ON list_contains(delivered.periods, CAST(month AS VARCHAR))
         GROUP BY month ORDER BY month""",
-        {"source": source.name, "months": months, "delivered": list(DELIVERED)}).fetchall()
+        {"source": source.name, "months": months, "delivered": list(DELIVERED)},
+    ).fetchall()
     holders: dict[str, list[int]] = {}
     for month, archived in rows:
         holders.setdefault(archived, []).append(month)
@@ -421,24 +462,37 @@ def archived_copy(archived: str, months: list[int]) -> Path:
     """The archived file a month is reloaded from; its loss is an error that says so."""
     path = Path(archived)
     if not path.is_file():
-        raise FileNotFoundError(f"cannot reload {months_text(months)}: the archived copy "
-                                f"{path} is missing (the archive must be kept)")
+        raise FileNotFoundError(
+            f"cannot reload {months_text(months)}: the archived copy "
+            f"{path} is missing (the archive must be kept)"
+        )
     return path
 
 
-def no_file_for(source: LandedSource, months: list[int],
-                holders: dict[str, list[int]]) -> list[FileLoad]:
+def no_file_for(
+    source: LandedSource, months: list[int], holders: dict[str, list[int]]
+) -> list[FileLoad]:
     """The months no delivered file holds, as one entry for the run's report."""
     held = {m for ms in holders.values() for m in ms}
     missing = [m for m in months if m not in held]
     if not missing:
         return []
-    return [FileLoad("", "", "no_file", message=f"no delivered {source.folder}/ file holds "
-                     f"{months_text(missing)}", periods=missing)]
+    return [
+        FileLoad(
+            "",
+            "",
+            "no_file",
+            message=f"no delivered {source.folder}/ file holds {months_text(missing)}",
+            periods=missing,
+        )
+    ]
 
 
 def identify_new_file(
-    con: duckdb.DuckDBPyConnection, source: LandedSource, path: Path, archive_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+    source: LandedSource,
+    path: Path,
+    archive_dir: Path,
     text: bool = True,
 ) -> FileInfo | FileLoad:
     """The file's identity, or already the answer: refused whole, or bytes seen before."""
@@ -453,17 +507,22 @@ def identify_new_file(
 
 def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> FileLoad | None:
     """The no-op answer for bytes seen before (whatever their name), else None."""
-    row = con.execute("""SELECT file_name, outcome FROM ops.load_log WHERE file_sha256 = ?
-                         ORDER BY load_id LIMIT 1""", [sha256]).fetchone()
+    row = con.execute(
+        """SELECT file_name, outcome FROM ops.load_log WHERE file_sha256 = ?
+                         ORDER BY load_id LIMIT 1""",
+        [sha256],
+    ).fetchone()
     if row is None:
         return None
-    return FileLoad(row[0], sha256, "already_loaded",
-                    message=f"same bytes as {row[0]}, already {row[1]}")
+    return FileLoad(
+        row[0], sha256, "already_loaded", message=f"same bytes as {row[0]}, already {row[1]}"
+    )
 
 
 def _reconcile(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo) -> None:
     """Sum of the file = loaded + rejected, each measured where it ended up, to the öre."""
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO ops.reconciliation
         WITH file_side AS (
             SELECT count(*) FILTER (WHERE NOT is_total_row) AS rows_in_file,
@@ -485,7 +544,9 @@ def _reconcile(con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo
                 AND coalesce(control_sum = amount_in_file, true),
             now()
         FROM file_side, loaded, rejected
-    """, {"sha": info.sha256, "name": info.path.name})
+    """,
+        {"sha": info.sha256, "name": info.path.name},
+    )
 
 
 def log_load(
@@ -502,9 +563,19 @@ def log_load(
     con.execute(
         """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, ?, ?, ?, ?, ?,
            ?, ?, ?, ?, now())""",
-        [info.sha256, info.path.name, source.name, str(archived) if archived else None,
-         info.size_bytes, info.encoding, ",".join(map(str, periods or [])) or None,
-         rows, rejected, outcome, message],
+        [
+            info.sha256,
+            info.path.name,
+            source.name,
+            str(archived) if archived else None,
+            info.size_bytes,
+            info.encoding,
+            ",".join(map(str, periods or [])) or None,
+            rows,
+            rejected,
+            outcome,
+            message,
+        ],
     )
 
 
@@ -535,4 +606,3 @@ def archive_file(info: FileInfo, source: LandedSource, archive_dir: Path) -> Pat
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(info.path, target)
     return target
-

@@ -95,8 +95,9 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
             raise exc
         return FileInfo(path, digest.hexdigest(), size, "binary", 0)
     try:
-        encoding = _encoding(path, size, utf8_error_at, replacement_at, saw_utf8_sequence,
-                             cp1252_error_at)
+        encoding = _encoding(
+            path, size, utf8_error_at, replacement_at, saw_utf8_sequence, cp1252_error_at
+        )
     except FileRejected as exc:
         exc.sha256, exc.size_bytes = digest.hexdigest(), size
         raise

@@ -15,19 +15,26 @@ def _code(column: str, field: str, digits: str, optional: bool = False) -> Check
     bad = f"NOT regexp_full_match(coalesce({field}, ''), '[0-9]{{{digits}}}')"
     if optional:
         bad = f"{field} IS NOT NULL AND {bad}"
-    return Check(bad, f"'{column} ''' || coalesce({field}, '') || ''' is not a code of "
-                      f"{digits.replace(',', '–')} digits'")
+    return Check(
+        bad,
+        f"'{column} ''' || coalesce({field}, '') || ''' is not a code of "
+        f"{digits.replace(',', '–')} digits'",
+    )
 
 
 def _amount(column: str, field: str) -> Check:
-    return Check(f"sv_amount({field}) IS NULL",
-                 f"'{column} ''' || coalesce({field}, '') || ''' is not an amount in SEK "
-                 "(Swedish format, at most two decimals)'")
+    return Check(
+        f"sv_amount({field}) IS NULL",
+        f"'{column} ''' || coalesce({field}, '') || ''' is not an amount in SEK "
+        "(Swedish format, at most two decimals)'",
+    )
 
 
 def _month(column: str, field: str) -> Check:
-    return Check(f"yyyymm({field}) IS NULL",
-                 f"'{column} ''' || coalesce({field}, '') || ''' is not a month YYYYMM'")
+    return Check(
+        f"yyyymm({field}) IS NULL",
+        f"'{column} ''' || coalesce({field}, '') || ''' is not a month YYYYMM'",
+    )
 
 
 def _year(column: str, field: str, optional: bool = False) -> Check:
@@ -46,10 +53,22 @@ LEDGER = CsvSource(
     folder="ledger",
     patterns=("*.csv",),
     table="raw.ledger_lines",
-    columns=("Period", "Ansvar", "Konto", "Verksamhet", "Aktivitet", "Projekt", "Motpart",
-             "Belopp", "Verifikation", "Bokforingsdatum", "Text"),
-    optional=frozenset({"Aktivitet", "Projekt", "Motpart", "Verifikation", "Bokforingsdatum",
-                        "Text"}),
+    columns=(
+        "Period",
+        "Ansvar",
+        "Konto",
+        "Verksamhet",
+        "Aktivitet",
+        "Projekt",
+        "Motpart",
+        "Belopp",
+        "Verifikation",
+        "Bokforingsdatum",
+        "Text",
+    ),
+    optional=frozenset(
+        {"Aktivitet", "Projekt", "Motpart", "Verifikation", "Bokforingsdatum", "Text"}
+    ),
     select={
         "period": "yyyymm(c_period)",
         "ansvar": "c_ansvar",
@@ -71,8 +90,10 @@ LEDGER = CsvSource(
         _code("Verksamhet", "c_verksamhet", "3,5"),
         _code("Motpart", "c_motpart", "1,3", optional=True),
         _amount("Belopp", "c_belopp"),
-        Check("c_bokforingsdatum IS NOT NULL AND bokforingsdatum IS NULL",
-              "'Bokforingsdatum ''' || c_bokforingsdatum || ''' is not a date YYYY-MM-DD'"),
+        Check(
+            "c_bokforingsdatum IS NOT NULL AND bokforingsdatum IS NULL",
+            "'Bokforingsdatum ''' || c_bokforingsdatum || ''' is not a date YYYY-MM-DD'",
+        ),
     ),
     replace_key="period",
     amount="belopp",
@@ -137,15 +158,14 @@ REPORT_STRUCTURE = CsvSource(
     folder="config",
     patterns=("rapportstruktur*.csv",),
     table="raw.report_structure",
-    columns=("GiltigFran", "GiltigTill", "Ansvar", "Rapport", "Rapportrad", "Sarskild",
-             "Ordning"),
+    columns=("GiltigFran", "GiltigTill", "Ansvar", "Rapport", "Rapportrad", "Sarskild", "Ordning"),
     optional=frozenset({"GiltigTill", "Sarskild"}),
     select={
         "giltig_fran": "yyyy(c_giltigfran)",
         "giltig_till": "yyyy(c_giltigtill)",
         "ansvar_fran": f"CAST(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '') AS INTEGER)",
         "ansvar_till": f"CAST(coalesce(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 2), ''), "
-                       f"nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '')) AS INTEGER)",
+        f"nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '')) AS INTEGER)",
         "rapport": "c_rapport",
         "rapportrad": "c_rapportrad",
         "sarskild": "coalesce(c_sarskild, '0') = '1'",
@@ -154,15 +174,19 @@ REPORT_STRUCTURE = CsvSource(
     checks=(
         _year("GiltigFran", "c_giltigfran"),
         _year("GiltigTill", "c_giltigtill", optional=True),
-        Check(f"NOT regexp_full_match(coalesce(c_ansvar, ''), {ANSVAR_RANGE})",
-              "'Ansvar ''' || coalesce(c_ansvar, '') || ''' is not a unit code or a range "
-              "like 5300-5399'"),
+        Check(
+            f"NOT regexp_full_match(coalesce(c_ansvar, ''), {ANSVAR_RANGE})",
+            "'Ansvar ''' || coalesce(c_ansvar, '') || ''' is not a unit code or a range "
+            "like 5300-5399'",
+        ),
         Check("ansvar_fran > ansvar_till", "'Ansvar range ' || c_ansvar || ' runs backwards'"),
         _required_text("Rapport", "c_rapport"),
         _required_text("Rapportrad", "c_rapportrad"),
         Check("coalesce(c_sarskild, '0') NOT IN ('0', '1')", "'Sarskild must be 1, 0 or empty'"),
-        Check("ordning IS NULL", "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a "
-                                 "whole number'"),
+        Check(
+            "ordning IS NULL",
+            "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a whole number'",
+        ),
     ),
 )
 
@@ -171,8 +195,16 @@ REPORTS = CsvSource(
     folder="config",
     patterns=("rapporter*.csv",),
     table="raw.reports",
-    columns=("GiltigFran", "GiltigTill", "Rapport", "Rubrik", "Summarad", "Delsummarad",
-             "IngarI", "Ordning"),
+    columns=(
+        "GiltigFran",
+        "GiltigTill",
+        "Rapport",
+        "Rubrik",
+        "Summarad",
+        "Delsummarad",
+        "IngarI",
+        "Ordning",
+    ),
     optional=frozenset({"GiltigTill", "Delsummarad", "IngarI"}),
     select={
         "giltig_fran": "yyyy(c_giltigfran)",
@@ -190,8 +222,10 @@ REPORTS = CsvSource(
         _required_text("Rapport", "c_rapport"),
         _required_text("Rubrik", "c_rubrik"),
         _required_text("Summarad", "c_summarad"),
-        Check("ordning IS NULL", "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a "
-                                 "whole number'"),
+        Check(
+            "ordning IS NULL",
+            "'Ordning ''' || coalesce(c_ordning, '') || ''' is not a whole number'",
+        ),
     ),
 )
 

@@ -39,8 +39,7 @@ from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
-VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt",
-                       patterns=("*.csv", "*.xlsx"))
+VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt", patterns=("*.csv", "*.xlsx"))
 CATALOGUE_DIR = DBT_PROJECT_DIR / "seeds"
 MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
@@ -83,8 +82,10 @@ def parse_cell(text: str) -> Cell | None:
         return None
     m = CELL.match(text)
     if not m:
-        raise CellError(f"cell '{text}' is not a number, a share (92%), a share with count "
-                        "(100% (17 st)) or occupied/capacity (8,5/7)")
+        raise CellError(
+            f"cell '{text}' is not a number, a share (92%), a share with count "
+            "(100% (17 st)) or occupied/capacity (8,5/7)"
+        )
     if m["share"] is not None:
         share = _number(m["share"]) / 100
         return Cell(varde=float(m["count"]) if m["count"] else None, andel=share)
@@ -175,8 +176,13 @@ def _rows_from_table(
         cells = tuple((months[i], header[i], texts[i]) for i in sorted(months))
         has_values = any(raw for _, _, raw in cells)
         if not has_values and pending is not None and pending.measure.endswith("-"):
-            pending = RawRow(pending.sheet, pending.row_number, pending.section,
-                             pending.measure[:-1] + name, pending.cells)
+            pending = RawRow(
+                pending.sheet,
+                pending.row_number,
+                pending.section,
+                pending.measure[:-1] + name,
+                pending.cells,
+            )
             continue
         if not has_values and name.endswith(":"):
             prefix = name + " "
@@ -217,30 +223,41 @@ def _read_xlsx(path: Path) -> Iterator[RawRow]:
     try:
         for sheet in workbook.worksheets:
             rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            start = next((i for i, r in enumerate(rows) if _month_columns(
-                [_text(v) for v in r])), None)
+            start = next(
+                (i for i, r in enumerate(rows) if _month_columns([_text(v) for v in r])), None
+            )
             if start is None:
                 continue
             title = sheet.title
-            yield from _rows_from_table(title, rows[start:], lambda t, s=title: (s, t[0]),
-                                        start + 1)
+            yield from _rows_from_table(
+                title, rows[start:], lambda t, s=title: (s, t[0]), start + 1
+            )
     finally:
         workbook.close()
 
 
-VOLUME_SCHEMA = pa.schema([
-    ("sheet", pa.string()), ("row_number", pa.int64()), ("column_name", pa.string()),
-    ("ar", pa.int32()), ("manad", pa.int32()), ("avsnitt", pa.string()),
-    ("matt_levererat", pa.string()), ("matt_id", pa.string()), ("ratt_text", pa.string()),
-    ("varde", pa.float64()), ("andel", pa.float64()), ("kapacitet", pa.float64()),
-])
+VOLUME_SCHEMA = pa.schema(
+    [
+        ("sheet", pa.string()),
+        ("row_number", pa.int64()),
+        ("column_name", pa.string()),
+        ("ar", pa.int32()),
+        ("manad", pa.int32()),
+        ("avsnitt", pa.string()),
+        ("matt_levererat", pa.string()),
+        ("matt_id", pa.string()),
+        ("ratt_text", pa.string()),
+        ("varde", pa.float64()),
+        ("andel", pa.float64()),
+        ("kapacitet", pa.float64()),
+    ]
+)
 
 
 def load_volume_file(
     con: duckdb.DuckDBPyConnection, path: Path, archive_dir: Path, catalogue: Catalogue
 ) -> FileLoad:
-    info = identify_new_file(con, VOLUMES, path, archive_dir,
-                             text=path.suffix.lower() != ".xlsx")
+    info = identify_new_file(con, VOLUMES, path, archive_dir, text=path.suffix.lower() != ".xlsx")
     if isinstance(info, FileLoad):
         return info
     try:
@@ -253,8 +270,17 @@ def load_volume_file(
     message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
     with transaction(con):
         _store_cells(con, info, year, cells, rejects)
-        log_load(con, VOLUMES, info, archived, outcome, message, len(cells), len(rejects),
-                 sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}))
+        log_load(
+            con,
+            VOLUMES,
+            info,
+            archived,
+            outcome,
+            message,
+            len(cells),
+            len(rejects),
+            sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}),
+        )
     return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
 
 
@@ -271,10 +297,13 @@ def reload_volume_months(
 ) -> list[FileLoad]:
     """Make each month what the most recently landed file of its year says (a later delivery
     of a year replaces the year), re-read from that file's archived copy."""
-    delivered = con.execute("""
+    delivered = con.execute(
+        """
         SELECT file_name, archived_as FROM ops.load_log
         WHERE source = ? AND outcome IN (SELECT unnest(?::VARCHAR[]))
-        ORDER BY load_id""", [VOLUMES.name, list(DELIVERED)]).fetchall()
+        ORDER BY load_id""",
+        [VOLUMES.name, list(DELIVERED)],
+    ).fetchall()
     newest = {file_year(Path(name)): archived for name, archived in delivered}
     holders: dict[str, list[int]] = {}
     for month in months:
@@ -291,49 +320,69 @@ def reload_volume_months(
         message = f"{len(held)} month(s) of {year} reloaded from the archived file"
         with transaction(con):
             _store_cells(con, info, year, cells, rejects, [m % 100 for m in held])
-            log_load(con, VOLUMES, info, path, "reloaded", message, len(cells), len(rejects),
-                     held)
-        loads.append(FileLoad(path.name, info.sha256, "reloaded", len(cells), len(rejects),
-                              message, held))
+            log_load(con, VOLUMES, info, path, "reloaded", message, len(cells), len(rejects), held)
+        loads.append(
+            FileLoad(path.name, info.sha256, "reloaded", len(cells), len(rejects), message, held)
+        )
     return loads + no_file_for(VOLUMES, months, holders)
 
 
 def _store_cells(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, year: int, cells: list[dict],
-    rejects: list[tuple], months: list[int] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    info: FileInfo,
+    year: int,
+    cells: list[dict],
+    rejects: list[tuple],
+    months: list[int] | None = None,
 ) -> None:
     """Replace the year (or only `months` of it, numbered 1-12) with the file's cells."""
     con.register("incoming_cells", pa.Table.from_pylist(cells, schema=VOLUME_SCHEMA))
     try:
         if months is None:
             # A correction is a value that was delivered before and now reads differently.
-            con.execute("""
+            con.execute(
+                """
                 INSERT INTO ops.volume_changes
                 SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat, old.matt_id,
                        old.ratt_text, new.ratt_text, old.file_sha256, ?, now()
                 FROM raw.volume_cells old
                 JOIN incoming_cells new USING (ar, manad, avsnitt, matt_levererat)
                 WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''
-                  AND old.ratt_text IS DISTINCT FROM new.ratt_text""", [info.sha256, year])
+                  AND old.ratt_text IS DISTINCT FROM new.ratt_text""",
+                [info.sha256, year],
+            )
             con.execute("DELETE FROM raw.volume_cells WHERE ar = ?", [year])
         else:
-            con.execute("""DELETE FROM raw.volume_cells
+            con.execute(
+                """DELETE FROM raw.volume_cells
                            WHERE ar = ? AND manad IN (SELECT unnest(?::INTEGER[]))""",
-                        [year, months])
-            con.execute("""DELETE FROM ops.rejects WHERE file_sha256 = ?
+                [year, months],
+            )
+            con.execute(
+                """DELETE FROM ops.rejects WHERE file_sha256 = ?
                            AND period IN (SELECT unnest(?::INTEGER[]))""",
-                        [info.sha256, [year * 100 + m for m in months]])
-        con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells",
-                    [info.sha256])
+                [info.sha256, [year * 100 + m for m in months]],
+            )
+        con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells", [info.sha256])
     finally:
         con.unregister("incoming_cells")
     if rejects:
         con.executemany(
             """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
                                         rejected_at, period) VALUES (?, ?, ?, ?, ?, ?, now(), ?)""",
-            [[info.sha256, info.path.name, VOLUMES.name, row_number,
-              f"{sheet + '!' if sheet else ''}{column}: {raw}", reason, year * 100 + month]
-             for sheet, row_number, column, raw, reason, month in rejects])
+            [
+                [
+                    info.sha256,
+                    info.path.name,
+                    VOLUMES.name,
+                    row_number,
+                    f"{sheet + '!' if sheet else ''}{column}: {raw}",
+                    reason,
+                    year * 100 + month,
+                ]
+                for sheet, row_number, column, raw, reason, month in rejects
+            ],
+        )
 
 
 def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
@@ -346,23 +395,42 @@ def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
             try:
                 parsed = parse_cell(raw)
             except CellError as exc:
-                rejects.append((row.sheet, row.row_number, column, raw,
-                                f"{row.measure} ({section}), {column}: {exc}", month))
+                rejects.append(
+                    (
+                        row.sheet,
+                        row.row_number,
+                        column,
+                        raw,
+                        f"{row.measure} ({section}), {column}: {exc}",
+                        month,
+                    )
+                )
                 continue
-            cells.append({
-                "sheet": row.sheet, "row_number": row.row_number, "column_name": column,
-                "ar": year, "manad": month, "avsnitt": section,
-                "matt_levererat": row.measure, "matt_id": measure_id,
-                "ratt_text": raw or None,
-                "varde": parsed.varde if parsed else None,
-                "andel": parsed.andel if parsed else None,
-                "kapacitet": parsed.kapacitet if parsed else None,
-            })
+            cells.append(
+                {
+                    "sheet": row.sheet,
+                    "row_number": row.row_number,
+                    "column_name": column,
+                    "ar": year,
+                    "manad": month,
+                    "avsnitt": section,
+                    "matt_levererat": row.measure,
+                    "matt_id": measure_id,
+                    "ratt_text": raw or None,
+                    "varde": parsed.varde if parsed else None,
+                    "andel": parsed.andel if parsed else None,
+                    "kapacitet": parsed.kapacitet if parsed else None,
+                }
+            )
     return cells, rejects
 
 
 def unknown_measures(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Delivered measure names the catalogue does not know, as 'section: name'."""
-    return [f"{a}: {m}" for a, m in con.execute(
-        """SELECT DISTINCT avsnitt, matt_levererat FROM raw.volume_cells
-           WHERE matt_id IS NULL ORDER BY 1, 2""").fetchall()]
+    return [
+        f"{a}: {m}"
+        for a, m in con.execute(
+            """SELECT DISTINCT avsnitt, matt_levererat FROM raw.volume_cells
+           WHERE matt_id IS NULL ORDER BY 1, 2"""
+        ).fetchall()
+    ]

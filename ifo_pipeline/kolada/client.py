@@ -107,7 +107,9 @@ class KpiPage(Page):
 
 
 PAGE_MODELS: dict[str, type[Page]] = {
-    "data": DataPage, "municipality": MunicipalityPage, "municipality_groups": GroupPage,
+    "data": DataPage,
+    "municipality": MunicipalityPage,
+    "municipality_groups": GroupPage,
     "kpi": KpiPage,
 }
 
@@ -123,16 +125,19 @@ class Response:
 def batches(ids: Sequence[str], size: int = IDS_PER_SEGMENT) -> list[str]:
     """Comma-joined segments of at most `size` ids (more gives HTTP 422)."""
     unique = list(dict.fromkeys(str(i) for i in ids))
-    return [",".join(unique[i:i + size]) for i in range(0, len(unique), size)]
+    return [",".join(unique[i : i + size]) for i in range(0, len(unique), size)]
 
 
-def data_urls(base_url: str, kpis: Sequence[str], municipalities: Sequence[str],
-              years: Sequence[int]) -> list[str]:
+def data_urls(
+    base_url: str, kpis: Sequence[str], municipalities: Sequence[str], years: Sequence[int]
+) -> list[str]:
     """Batched by year: one request per year (and id segments), so that a year's figures are
     one landed response each, and a failure names the year it could not fetch."""
     base = base_url.rstrip("/")
-    return [f"{base}/data/kpi/{k}/municipality/{m}/year/{y}?per_page={PER_PAGE}"
-            for y, k, m in product(sorted(set(years)), batches(kpis), batches(municipalities))]
+    return [
+        f"{base}/data/kpi/{k}/municipality/{m}/year/{y}?per_page={PER_PAGE}"
+        for y, k, m in product(sorted(set(years)), batches(kpis), batches(municipalities))
+    ]
 
 
 def metadata_urls(base_url: str, kind: str, ids: Sequence[str]) -> list[str]:
@@ -186,8 +191,11 @@ class KoladaClient:
                         try:
                             model.model_validate(payload)
                         except ValidationError as exc:
-                            raise KoladaError(url, "the response does not have the expected "
-                                                   f"shape (has the API changed?): {exc}") from exc
+                            raise KoladaError(
+                                url,
+                                "the response does not have the expected "
+                                f"shape (has the API changed?): {exc}",
+                            ) from exc
                         return Response(url, time.time(), reply.content, payload)
             if attempt < self.max_attempts:
                 self._sleep(self._delay(attempt, retry_after))
@@ -207,8 +215,9 @@ class KoladaClient:
         next_url: str | None = url
         while next_url:
             if next_url in seen:
-                raise KoladaError(next_url, "next_url points back to a page already read "
-                                            "(a paging loop)")
+                raise KoladaError(
+                    next_url, "next_url points back to a page already read (a paging loop)"
+                )
             seen.add(next_url)
             response = self.get(next_url, kind)
             out.append(response)
@@ -222,8 +231,9 @@ class KoladaClient:
         return [page for chain in chains for page in chain]
 
     # -- the API ---------------------------------------------------------------------------
-    def data(self, kpis: Sequence[str], municipalities: Sequence[str],
-             years: Sequence[int]) -> list[Response]:
+    def data(
+        self, kpis: Sequence[str], municipalities: Sequence[str], years: Sequence[int]
+    ) -> list[Response]:
         return self.fetch_all(data_urls(self.base_url, kpis, municipalities, years), "data")
 
     def metadata(self, kind: str, ids: Sequence[str]) -> list[Response]:
@@ -243,5 +253,9 @@ def iter_data_rows(payload: dict) -> Iterator[dict]:
     """Flat rows (kpi, municipality, period, gender, value, count, status, isdeleted)."""
     for row in payload["values"]:
         for value in row["values"]:
-            yield {"kpi": row["kpi"], "municipality": row["municipality"],
-                   "period": row["period"], **value}
+            yield {
+                "kpi": row["kpi"],
+                "municipality": row["municipality"],
+                "period": row["period"],
+                **value,
+            }

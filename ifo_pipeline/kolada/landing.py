@@ -53,8 +53,9 @@ class KoladaConfig:
         )
 
 
-def fetch_to_landing(client: KoladaClient, config: KoladaConfig, landing_dir: Path,
-                     now: datetime | None = None) -> Path:
+def fetch_to_landing(
+    client: KoladaClient, config: KoladaConfig, landing_dir: Path, now: datetime | None = None
+) -> Path:
     """Fetch everything the config names and land it; returns the complete fetch folder."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = landing_dir / "kolada" / f"fetch_{stamp}"
@@ -65,24 +66,32 @@ def fetch_to_landing(client: KoladaClient, config: KoladaConfig, landing_dir: Pa
 
     groups = client.metadata("municipality_groups", config.comparison_groups)
     responses += [("municipality_groups", r) for r in groups]
-    members = [m["member_id"] for r in groups for g in r.payload["values"]
-               for m in g["members"]]
+    members = [m["member_id"] for r in groups for g in r.payload["values"] for m in g["members"]]
     places = [config.home_municipality, *members, config.country, *config.extra_municipalities]
     responses += [("municipality", r) for r in client.metadata("municipality", places)]
     responses += [("kpi", r) for r in client.metadata("kpi", config.kpis)]
-    responses += [("data", r) for r in client.data(
-        config.kpis, [*places, *config.comparison_groups], config.years)]
+    responses += [
+        ("data", r)
+        for r in client.data(config.kpis, [*places, *config.comparison_groups], config.years)
+    ]
 
     manifest = []
     for index, (kind, response) in enumerate(responses, start=1):
         name = f"{index:04d}_{kind}.json"
         (partial / name).write_bytes(response.body)
-        manifest.append({"file": name, "kind": kind, "url": response.url,
-                         "fetched_at": datetime.fromtimestamp(response.fetched_at, UTC)
-                         .isoformat(), "sha256": hashlib.sha256(response.body).hexdigest()})
-    (partial / MANIFEST).write_text(json.dumps({
-        "config": config.__dict__, "responses": manifest}, indent=1, default=list),
-        encoding="utf-8")
+        manifest.append(
+            {
+                "file": name,
+                "kind": kind,
+                "url": response.url,
+                "fetched_at": datetime.fromtimestamp(response.fetched_at, UTC).isoformat(),
+                "sha256": hashlib.sha256(response.body).hexdigest(),
+            }
+        )
+    (partial / MANIFEST).write_text(
+        json.dumps({"config": config.__dict__, "responses": manifest}, indent=1, default=list),
+        encoding="utf-8",
+    )
     partial.rename(final)
     return final
 
@@ -91,17 +100,27 @@ def latest_fetch(landing_dir: Path) -> Path | None:
     folder = landing_dir / "kolada"
     if not folder.is_dir():
         return None
-    complete = sorted(p for p in folder.iterdir()
-                      if p.is_dir() and not p.name.endswith(".partial")
-                      and (p / MANIFEST).exists())
+    complete = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.endswith(".partial") and (p / MANIFEST).exists()
+    )
     return complete[-1] if complete else None
 
 
-VALUE_SCHEMA = pa.schema([
-    ("kpi", pa.string()), ("municipality", pa.string()), ("period", pa.int32()),
-    ("gender", pa.string()), ("value", pa.float64()), ("count", pa.int64()),
-    ("status", pa.string()), ("isdeleted", pa.bool_()), ("source_file", pa.string()),
-])
+VALUE_SCHEMA = pa.schema(
+    [
+        ("kpi", pa.string()),
+        ("municipality", pa.string()),
+        ("period", pa.int32()),
+        ("gender", pa.string()),
+        ("value", pa.float64()),
+        ("count", pa.int64()),
+        ("status", pa.string()),
+        ("isdeleted", pa.bool_()),
+        ("source_file", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -125,8 +144,10 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
     for entry in manifest["responses"]:
         body = (fetch_dir / entry["file"]).read_bytes()
         if hashlib.sha256(body).hexdigest() != entry["sha256"]:
-            raise ValueError(f"{fetch_dir.name}/{entry['file']}: the landed file does not "
-                             "match the hash recorded when it was fetched")
+            raise ValueError(
+                f"{fetch_dir.name}/{entry['file']}: the landed file does not "
+                "match the hash recorded when it was fetched"
+            )
         payload = json.loads(body)
         PAGE_MODELS[entry["kind"]].model_validate(payload)
         if entry["kind"] == "data":
@@ -134,48 +155,84 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
         elif entry["kind"] == "municipality":
             municipalities += [(m["id"], m["title"], m["type"]) for m in payload["values"]]
         elif entry["kind"] == "municipality_groups":
-            members += [(g["id"], g["title"], m["member_id"], m["member_title"])
-                        for g in payload["values"] for m in g["members"]]
+            members += [
+                (g["id"], g["title"], m["member_id"], m["member_title"])
+                for g in payload["values"]
+                for m in g["members"]
+            ]
         else:
-            kpis += [(k["id"], k["title"], k.get("publ_period"), k.get("prel_publication_date"))
-                     for k in payload["values"]]
+            kpis += [
+                (k["id"], k["title"], k.get("publ_period"), k.get("prel_publication_date"))
+                for k in payload["values"]
+            ]
     config = manifest["config"]
     con.register("incoming_values", pa.Table.from_pylist(values, schema=VALUE_SCHEMA))
     try:
         with transaction(con):
-            for table in ("kolada_values", "kolada_municipalities", "kolada_group_members",
-                          "kolada_kpis", "kolada_config"):
+            for table in (
+                "kolada_values",
+                "kolada_municipalities",
+                "kolada_group_members",
+                "kolada_kpis",
+                "kolada_config",
+            ):
                 con.execute(f"DELETE FROM raw.{table}")
-            con.execute("INSERT INTO raw.kolada_values SELECT ?, * FROM incoming_values",
-                        [fetch_dir.name])
+            con.execute(
+                "INSERT INTO raw.kolada_values SELECT ?, * FROM incoming_values", [fetch_dir.name]
+            )
             if municipalities:
-                con.executemany("INSERT INTO raw.kolada_municipalities VALUES (?, ?, ?)",
-                                sorted(set(municipalities)))
+                con.executemany(
+                    "INSERT INTO raw.kolada_municipalities VALUES (?, ?, ?)",
+                    sorted(set(municipalities)),
+                )
             if members:
-                con.executemany("INSERT INTO raw.kolada_group_members VALUES (?, ?, ?, ?)",
-                                sorted(set(members)))
+                con.executemany(
+                    "INSERT INTO raw.kolada_group_members VALUES (?, ?, ?, ?)", sorted(set(members))
+                )
             if kpis:
-                con.executemany("INSERT INTO raw.kolada_kpis VALUES (?, ?, ?, ?)",
-                                sorted(set(kpis)))
-            con.executemany("INSERT INTO raw.kolada_config VALUES (?, ?)", [
-                ("home_municipality", config["home_municipality"]), ("country", config["country"]),
-                *(("comparison_group", g) for g in config["comparison_groups"]),
-                *(("year", str(y)) for y in config["years"])])
+                con.executemany(
+                    "INSERT INTO raw.kolada_kpis VALUES (?, ?, ?, ?)", sorted(set(kpis))
+                )
+            con.executemany(
+                "INSERT INTO raw.kolada_config VALUES (?, ?)",
+                [
+                    ("home_municipality", config["home_municipality"]),
+                    ("country", config["country"]),
+                    *(("comparison_group", g) for g in config["comparison_groups"]),
+                    *(("year", str(y)) for y in config["years"]),
+                ],
+            )
             for entry in manifest["responses"]:
                 con.execute(
                     """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?,
                        'kolada', ?, ?, 'utf-8', NULL, NULL, 0, 'loaded', ?, ?::TIMESTAMPTZ)""",
-                    [entry["sha256"], f"{fetch_dir.name}/{entry['file']}",
-                     str(fetch_dir / entry["file"]),
-                     (fetch_dir / entry["file"]).stat().st_size,
-                     entry["url"], entry["fetched_at"]])
+                    [
+                        entry["sha256"],
+                        f"{fetch_dir.name}/{entry['file']}",
+                        str(fetch_dir / entry["file"]),
+                        (fetch_dir / entry["file"]).stat().st_size,
+                        entry["url"],
+                        entry["fetched_at"],
+                    ],
+                )
             con.execute(
                 """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, 'kolada',
                    ?, ?, 'utf-8', ?, ?, 0, 'loaded', ?, now())""",
-                [fetch_id, f"{fetch_dir.name}/{MANIFEST}", str(fetch_dir), len(manifest_bytes),
-                 ",".join(str(y) for y in config["years"]), len(values),
-                 f"{len(manifest['responses'])} responses, {len(values)} values"])
+                [
+                    fetch_id,
+                    f"{fetch_dir.name}/{MANIFEST}",
+                    str(fetch_dir),
+                    len(manifest_bytes),
+                    ",".join(str(y) for y in config["years"]),
+                    len(values),
+                    f"{len(manifest['responses'])} responses, {len(values)} values",
+                ],
+            )
     finally:
         con.unregister("incoming_values")
-    return KoladaLoad(fetch_dir.name, "loaded", len(values),
-                      f"{len(manifest['responses'])} responses, {len(values)} values")
+    return KoladaLoad(
+        fetch_dir.name,
+        "loaded",
+        len(values),
+        f"{len(manifest['responses'])} responses, {len(values)} values",
+    )

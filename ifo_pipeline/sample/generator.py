@@ -30,13 +30,45 @@ MOTPART = ("", "", "", "10", "20", "31", "86")
 # Seasonal cost profile over the months (holiday months cost less in salaries).
 PROFILE = (1.0, 0.95, 1.05, 1.0, 1.02, 0.98, 0.7, 0.85, 1.05, 1.08, 1.1, 1.22)
 Q1_PROFILE = (0.31, 0.33, 0.36)
-LEDGER_HEADER = ("Period", "Ansvar", "Konto", "Verksamhet", "Aktivitet", "Projekt", "Motpart",
-                 "Belopp", "Verifikation", "Bokforingsdatum", "Text")
-OLD_SYSTEM_HEADER = ("Period", "Ansvarsområde", "Kontonr", "Verksamhetskod", "Aktivitet",
-                     "Projekt", "Motpart", "Belopp SEK", "Verifikation", "Bokföringsdatum", "Text")
-TEXTS = ("Konsultarvode", "Placering HVB", "Familjehemsarvode", "Hyra lokal", "Lön",
-         "Försörjningsstöd utbetalning", "Kontorsmaterial", "Resor; tåg och buss",
-         "Utbildning \"MI\" personal", "Statsbidrag", "Avgift boende")
+LEDGER_HEADER = (
+    "Period",
+    "Ansvar",
+    "Konto",
+    "Verksamhet",
+    "Aktivitet",
+    "Projekt",
+    "Motpart",
+    "Belopp",
+    "Verifikation",
+    "Bokforingsdatum",
+    "Text",
+)
+OLD_SYSTEM_HEADER = (
+    "Period",
+    "Ansvarsområde",
+    "Kontonr",
+    "Verksamhetskod",
+    "Aktivitet",
+    "Projekt",
+    "Motpart",
+    "Belopp SEK",
+    "Verifikation",
+    "Bokföringsdatum",
+    "Text",
+)
+TEXTS = (
+    "Konsultarvode",
+    "Placering HVB",
+    "Familjehemsarvode",
+    "Hyra lokal",
+    "Lön",
+    "Försörjningsstöd utbetalning",
+    "Kontorsmaterial",
+    "Resor; tåg och buss",
+    'Utbildning "MI" personal',
+    "Statsbidrag",
+    "Avgift boende",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +98,10 @@ def split(total: int, weights: list[float]) -> list[int]:
 
 def fake_personnummer(rng: random.Random) -> str:
     """A made-up number with a valid check digit, so that masking has something to mask."""
-    digits = f"{rng.randint(40, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" \
-             f"{rng.randint(200, 999):03d}"
+    digits = (
+        f"{rng.randint(40, 99):02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(200, 999):03d}"
+    )
     total = 0
     for i, ch in enumerate(digits):
         n = int(ch) * (2 if i % 2 == 0 else 1)
@@ -76,8 +110,13 @@ def fake_personnummer(rng: random.Random) -> str:
 
 
 def unit_month_lines(
-    rng: random.Random, unit_code: str, verksamhet: str, period: int, net_cost_ore: int,
-    rows: int, voucher: Iterator[int],
+    rng: random.Random,
+    unit_code: str,
+    verksamhet: str,
+    period: int,
+    net_cost_ore: int,
+    rows: int,
+    voucher: Iterator[int],
 ) -> list[Line]:
     """Transactions whose classes 3–7 add up to −net_cost, plus lines that must not count."""
     debit_total = -net_cost_ore  # sum of Belopp over classes 3-7
@@ -94,13 +133,35 @@ def unit_month_lines(
         text = rng.choice(TEXTS)
         if konto in ("4630", "4640") and rng.random() < 0.05:
             text = f"Placering avser {fake_personnummer(rng)}"
-        out.append(Line(period, unit_code, konto, verksamhet, rng.choice(MOTPART), ore,
-                        f"A{next(voucher)}", rng.randint(1, 28), text))
+        out.append(
+            Line(
+                period,
+                unit_code,
+                konto,
+                verksamhet,
+                rng.choice(MOTPART),
+                ore,
+                f"A{next(voucher)}",
+                rng.randint(1, 28),
+                text,
+            )
+        )
     # Balance sheet (class 2) and financial items (class 8): loaded, never nettokostnad.
     for konto in ("2440", "8410"):
         ore = rng.randint(1_000, 500_000) * 100
-        out.append(Line(period, unit_code, konto, verksamhet, "", ore if konto == "8410" else -ore,
-                        f"B{next(voucher)}", rng.randint(1, 28), "Periodisering"))
+        out.append(
+            Line(
+                period,
+                unit_code,
+                konto,
+                verksamhet,
+                "",
+                ore if konto == "8410" else -ore,
+                f"B{next(voucher)}",
+                rng.randint(1, 28),
+                "Periodisering",
+            )
+        )
     rng.shuffle(out)
     return out
 
@@ -118,16 +179,33 @@ def csv_field(value: str) -> str:
     return value
 
 
-def write_ledger(path: Path, lines: list[Line], header: tuple[str, ...], encoding: str,
-                 newline: str, thousands: str, minus: str) -> None:
+def write_ledger(
+    path: Path,
+    lines: list[Line],
+    header: tuple[str, ...],
+    encoding: str,
+    newline: str,
+    thousands: str,
+    minus: str,
+) -> None:
     total = sum(line.ore for line in lines)
     with path.open("w", encoding=encoding, newline="") as fh:
         fh.write(";".join(header) + newline)
         for ln in lines:
             date = f"{ln.period // 100}-{ln.period % 100:02d}-{ln.day:02d}"
-            fields = (str(ln.period), ln.ansvar, ln.konto, ln.verksamhet, "", "", ln.motpart,
-                      swedish_amount(ln.ore, thousands, minus), ln.verifikation, date,
-                      csv_field(ln.text))
+            fields = (
+                str(ln.period),
+                ln.ansvar,
+                ln.konto,
+                ln.verksamhet,
+                "",
+                "",
+                ln.motpart,
+                swedish_amount(ln.ore, thousands, minus),
+                ln.verifikation,
+                date,
+                csv_field(ln.text),
+            )
             fh.write(";".join(fields) + newline)
         fh.write(";Totalt;;;;;;" + swedish_amount(total, thousands, minus) + ";;;" + newline)
 
@@ -144,8 +222,9 @@ def year_lines(rng: random.Random, year: int, rows: int, voucher: Iterator[int])
                 continue
             net_cost = tkr_to_ore(unit.net_cost_2018)
         for month, part in enumerate(split(net_cost, list(PROFILE)), start=1):
-            lines += unit_month_lines(rng, unit.ansvar, unit.verksamhet, year * 100 + month,
-                                      part, rows, voucher)
+            lines += unit_month_lines(
+                rng, unit.ansvar, unit.verksamhet, year * 100 + month, part, rows, voucher
+            )
     return lines
 
 
@@ -156,8 +235,9 @@ def q1_2019_lines(rng: random.Random, rows: int, voucher: Iterator[int]) -> dict
             continue
         parts = split(tkr_to_ore(unit.net_cost_2019_q1), list(Q1_PROFILE))
         for period, part in zip(months, parts, strict=True):
-            months[period] += unit_month_lines(rng, unit.ansvar, unit.verksamhet, period, part,
-                                               rows, voucher)
+            months[period] += unit_month_lines(
+                rng, unit.ansvar, unit.verksamhet, period, part, rows, voucher
+            )
     return months
 
 
@@ -226,18 +306,39 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
     text_file("prognos/prognos_2019.csv", forecasts_2019_csv())
 
     ledger = landing_dir / "ledger"
-    write_ledger(ledger / "huvudbok_2017.csv", year_lines(rng, 2017, rows_per_unit_month // 2,
-                 voucher), OLD_SYSTEM_HEADER, "utf-8-sig", "\n", " ", "-")
-    write_ledger(ledger / "huvudbok_2018.csv", year_lines(rng, 2018, rows_per_unit_month,
-                 voucher), LEDGER_HEADER, "cp1252", "\r\n", "\xa0", "-")
+    write_ledger(
+        ledger / "huvudbok_2017.csv",
+        year_lines(rng, 2017, rows_per_unit_month // 2, voucher),
+        OLD_SYSTEM_HEADER,
+        "utf-8-sig",
+        "\n",
+        " ",
+        "-",
+    )
+    write_ledger(
+        ledger / "huvudbok_2018.csv",
+        year_lines(rng, 2018, rows_per_unit_month, voucher),
+        LEDGER_HEADER,
+        "cp1252",
+        "\r\n",
+        "\xa0",
+        "-",
+    )
     q1 = q1_2019_lines(rng, rows_per_unit_month, voucher)
-    write_ledger(ledger / "huvudbok_201901.csv", q1[201901], LEDGER_HEADER, "utf-8", "\n",
-                 " ", "-")
-    write_ledger(ledger / "huvudbok_201902.csv", q1[201902], LEDGER_HEADER, "utf-8", "\n",
-                 "\u202f", "\u2212")
+    write_ledger(ledger / "huvudbok_201901.csv", q1[201901], LEDGER_HEADER, "utf-8", "\n", " ", "-")
+    write_ledger(
+        ledger / "huvudbok_201902.csv", q1[201902], LEDGER_HEADER, "utf-8", "\n", "\u202f", "\u2212"
+    )
     # March arrives as a year-to-date re-export: it replaces January and February.
-    write_ledger(ledger / "huvudbok_2019_ack_201903.csv",
-                 q1[201901] + q1[201902] + q1[201903], LEDGER_HEADER, "utf-8", "\n", " ", "\u2212")
+    write_ledger(
+        ledger / "huvudbok_2019_ack_201903.csv",
+        q1[201901] + q1[201902] + q1[201903],
+        LEDGER_HEADER,
+        "utf-8",
+        "\n",
+        " ",
+        "\u2212",
+    )
     written += sorted(ledger.glob("huvudbok_*.csv"))
     written += generate_volume_files(landing_dir / "verksamhetsmatt")
     # The landed Kolada snapshot, as a nightly fetch would have left it (see the snapshot's

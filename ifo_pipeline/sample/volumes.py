@@ -25,12 +25,15 @@ SPLIT_NAMES = {"Försökslägenheter": ("Försöks-", "lägenheter")}
 
 def reference_2019() -> list[tuple[str, str, list[str]]]:
     with REFERENCE.open(encoding="utf-8", newline="") as fh:
-        return [(r["avsnitt"], r["matt"], [r["jan"], r["feb"], r["mar"]])
-                for r in csv.DictReader(fh, delimiter=";")]
+        return [
+            (r["avsnitt"], r["matt"], [r["jan"], r["feb"], r["mar"]])
+            for r in csv.DictReader(fh, delimiter=";")
+        ]
 
 
 def _vary(cell: str, rng: random.Random) -> str:
     """A plausible value of the same form as `cell`, for the sample's 2018."""
+
     def scaled(text: str, low: float = 0.7, high: float = 1.1) -> float:
         return float(text.replace(",", ".")) * rng.uniform(low, high)
 
@@ -103,8 +106,11 @@ def _xlsx_value(cell: str) -> object:
 
 def generate_volume_files(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "verksamhetsmatt_2018.xlsx", folder / "verksamhetsmatt_2019.csv",
-             folder / "verksamhetsmatt_2019.xlsx"]
+    paths = [
+        folder / "verksamhetsmatt_2018.xlsx",
+        folder / "verksamhetsmatt_2019.csv",
+        folder / "verksamhetsmatt_2019.xlsx",
+    ]
     write_xlsx(paths[0], sample_rows(2018))
     write_csv(paths[1], sample_rows(2019))
     write_xlsx(paths[2], sample_rows(2019))

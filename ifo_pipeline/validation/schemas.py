@@ -44,8 +44,9 @@ def _no_personnummer(data: PolarsData) -> pl.LazyFrame:
 
 def _month_in_range(data: PolarsData) -> pl.LazyFrame:
     col = pl.col(data.key)
-    return data.lazyframe.select(col.mod(100).is_between(1, 12) & col.floordiv(100).is_between(
-        1900, 2099))
+    return data.lazyframe.select(
+        col.mod(100).is_between(1, 12) & col.floordiv(100).is_between(1900, 2099)
+    )
 
 
 def _code(digits: str) -> pa.Check:
@@ -67,9 +68,9 @@ LEDGER_LINES = pa.DataFrameSchema(
         "verksamhet": pa.Column(pl.Utf8, _code("3,5")),
         "motpart": pa.Column(pl.Utf8, _code("1,3"), nullable=True),
         "belopp": pa.Column(MONEY),
-        "text": pa.Column(pl.Utf8, pa.Check(_no_personnummer,
-                                            error="no personal identity number"),
-                          nullable=True),
+        "text": pa.Column(
+            pl.Utf8, pa.Check(_no_personnummer, error="no personal identity number"), nullable=True
+        ),
     },
     name="raw.ledger_lines",
     unique=["file_sha256", "line_number"],
@@ -132,8 +133,7 @@ VOLUME_CELLS = pa.DataFrameSchema(
         "avsnitt": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
         "matt_levererat": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
         "varde": pa.Column(pl.Float64, nullable=True),
-        "andel": pa.Column(pl.Float64, pa.Check.in_range(0, 1, error="a share 0–1"),
-                           nullable=True),
+        "andel": pa.Column(pl.Float64, pa.Check.in_range(0, 1, error="a share 0–1"), nullable=True),
         "kapacitet": pa.Column(pl.Float64, pa.Check.gt(0), nullable=True),
     },
     name="raw.volume_cells",
@@ -142,8 +142,12 @@ VOLUME_CELLS = pa.DataFrameSchema(
 KOLADA_VALUES = pa.DataFrameSchema(
     {
         "kpi": pa.Column(pl.Utf8, pa.Check.str_matches(r"^[A-Z][0-9]{5}$", error="a KPI id")),
-        "municipality": pa.Column(pl.Utf8, pa.Check.str_matches(
-            r"^([0-9]{4}|G[0-9]+)$", error="a municipality id (4 digits) or a group (G...)")),
+        "municipality": pa.Column(
+            pl.Utf8,
+            pa.Check.str_matches(
+                r"^([0-9]{4}|G[0-9]+)$", error="a municipality id (4 digits) or a group (G...)"
+            ),
+        ),
         "period": pa.Column(pl.Int32, pa.Check.in_range(1990, 2099)),
         "gender": pa.Column(pl.Utf8, pa.Check.isin(["T", "K", "M"])),
         "value": pa.Column(pl.Float64, nullable=True),
@@ -172,8 +176,17 @@ RESULTATRAPPORT = pa.DataFrameSchema(
 )
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
-    s.name: s for s in (LEDGER_LINES, BUDGET_LINES, FORECAST_LINES, REPORT_STRUCTURE, REPORTS,
-                        VOLUME_CELLS, KOLADA_VALUES, RESULTATRAPPORT)
+    s.name: s
+    for s in (
+        LEDGER_LINES,
+        BUDGET_LINES,
+        FORECAST_LINES,
+        REPORT_STRUCTURE,
+        REPORTS,
+        VOLUME_CELLS,
+        KOLADA_VALUES,
+        RESULTATRAPPORT,
+    )
 }
 
 
@@ -216,8 +229,12 @@ def validate_table(
             room = sample_size - len(result.sample)
             if room > 0:
                 result.sample += [
-                    {"column": c["column"], "check": c["check"],
-                     "value": str(c["failure_case"]), "row": c["index"]}
+                    {
+                        "column": c["column"],
+                        "check": c["check"],
+                        "value": str(c["failure_case"]),
+                        "row": c["index"],
+                    }
                     for c in cases.head(room).to_dicts()
                 ]
     return result

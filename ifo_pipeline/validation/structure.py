@@ -30,7 +30,8 @@ def unit_mapping_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     """).fetchall()
     return [
         f"Ansvar {ansvar} has data in {year} but no report line for {year} in "
-        "config/rapportstruktur.csv" if lines == 0 else
-        f"Ansvar {ansvar} maps to {lines} report lines in {year} ({where_to})"
+        "config/rapportstruktur.csv"
+        if lines == 0
+        else f"Ansvar {ansvar} maps to {lines} report lines in {year} ({where_to})"
         for year, ansvar, lines, where_to in rows
     ]
