@@ -107,7 +107,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         where = f"{settings.published_path} (a run is in progress; last published state)"
     with closing(con):
         print(f"Warehouse: {where}")
-        print(status_report(con, datetime.now(ZoneInfo(TIMEZONE)).date(), settings.ledger_due_day))
+        print(
+            status_report(
+                con,
+                datetime.now(ZoneInfo(TIMEZONE)).date(),
+                settings.ledger_due_day,
+                settings.replacement_warning_share,
+            )
+        )
     if os.environ.get("DAGSTER_HOME"):
         import dagster as dg
 

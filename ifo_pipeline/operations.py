@@ -8,13 +8,14 @@ import json
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.csv_loader import LandedSource, scan_periods
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
-from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, landed_files, read_column_map
+from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
+from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file, not_a_file_identity
+from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, column_map_or_empty, landed_files
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.months import month_key
@@ -28,7 +29,7 @@ def landing_state(landing_dir: Path) -> dict[str, list[int]]:
     state = {}
     for source in FILE_SOURCES:
         for path in landed_files(landing_dir, source):
-            stat = path.stat()
+            stat = path.lstat()  # a dangling link is a landed name too
             state[str(path.relative_to(landing_dir))] = [stat.st_size, stat.st_mtime_ns]
     return state
 
@@ -54,12 +55,12 @@ def file_months(
     try:
         if folder == LEDGER.folder:
             if column_map is None:
-                column_map = read_column_map(landing_dir)
+                column_map = column_map_or_empty(landing_dir)
             return scan_periods(LEDGER, path, column_map)
         if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
             year = file_year(path)
             return [year * 100 + month for month in range(1, 13)]
-    except FileRejected:
+    except Exception:  # whatever cannot be read here is refused, with its reason, by the load
         return None
     return []
 
@@ -67,7 +68,7 @@ def file_months(
 def months_of(landing_dir: Path, relative_paths: list[str]) -> tuple[set[int], bool]:
     """The months the landed files deliver, and whether one of them cannot be read (it still
     needs a run, which refuses it and says why)."""
-    column_map = read_column_map(landing_dir)
+    column_map = column_map_or_empty(landing_dir)
     months: set[int] = set()
     unreadable = False
     for relative in relative_paths:
@@ -85,9 +86,18 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
         str(path.relative_to(settings.landing_dir))
         for source in (LEDGER, VOLUMES)
         for path in landed_files(settings.landing_dir, source)
-        if inspect_file(path, text=False).sha256 not in seen
+        if file_identity(path) not in seen
     ]
     return months_of(settings.landing_dir, new)
+
+
+def file_identity(path: Path) -> str:
+    """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
+    has one too, so that it is refused once, not found new every night)."""
+    try:
+        return inspect_file(path, text=False).sha256
+    except FileRejected as exc:
+        return exc.sha256 or not_a_file_identity(path)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,9 @@ def loaded_ledger_periods(con: duckdb.DuckDBPyConnection) -> set[int]:
     return {r[0] for r in con.execute("SELECT DISTINCT period FROM raw.ledger_lines").fetchall()}
 
 
-def status_report(con: duckdb.DuckDBPyConnection, today: date, due_day: int) -> str:
+def status_report(
+    con: duckdb.DuckDBPyConnection, today: date, due_day: int, replacement_share: float = 0.5
+) -> str:
     """What loaded last, from which file, what failed and why, what is stale."""
     lines = ["Last load per source:"]
     for source, file_name, outcome, rows, rejected, loaded_at in con.execute("""
@@ -151,14 +163,94 @@ def status_report(con: duckdb.DuckDBPyConnection, today: date, due_day: int) -> 
         "Rejected rows (ops.rejects): "
         + (", ".join(f"{source} {count}" for source, count in rejects) or "none")
     )
-    unbalanced = con.execute(
-        "SELECT count(*) FROM ops.reconciliation WHERE difference <> 0"
-    ).fetchone()[0]
+    unbalanced = unbalanced_files(con)
     lines.append(
-        f"Reconciliation: {unbalanced} file(s) with a difference"
+        f"UNBALANCED: {len(unbalanced)} file(s) do not add up (ops.reconciliation):"
         if unbalanced
-        else "Reconciliation: every file balances"
+        else "Reconciliation: every file balances, to the öre"
     )
+    lines += [f"  {u.describe()}" for u in unbalanced]
+    replaced = large_replacements(con, replacement_share)
+    if replaced:
+        lines.append(
+            f"LARGE REPLACEMENTS: deliveries that removed more than {replacement_share:.0%} "
+            "of what they replaced (ops.replacements):"
+        )
+        lines += [f"  {r.describe()}" for r in replaced]
     staleness = ledger_staleness(loaded_ledger_periods(con), today, due_day)
     lines.append(("STALE: " if staleness.stale else "Fresh: ") + staleness.message)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    file_name: str
+    source: str
+    replaced_key: str
+    rows_before: int
+    rows_after: int
+    amount_before: Decimal | None
+    amount_after: Decimal | None
+
+    def describe(self) -> str:
+        text = f"{self.source} {self.replaced_key}: {self.file_name} replaced {self.rows_before} "
+        text += f"rows with {self.rows_after}"
+        if self.amount_before is not None:
+            text += f", net {format_sek(self.amount_before)} -> {format_sek(self.amount_after)}"
+        return text
+
+
+def large_replacements(
+    con: duckdb.DuckDBPyConnection, share: float, file_hashes: list[str] | None = None
+) -> list[Replacement]:
+    """Replacements that removed more than `share` of a period's rows or net amount: by the
+    files `file_hashes`, or else the latest replacement of each period (not superseded)."""
+    rows = con.execute(
+        """
+        WITH considered AS (
+            SELECT * FROM ops.replacements
+            WHERE $hashes IS NULL OR list_contains($hashes, file_sha256)
+            QUALIFY $hashes IS NOT NULL OR row_number() OVER (
+                PARTITION BY source, replaced_key ORDER BY replaced_at DESC) = 1
+        )
+        SELECT file_name, source, replaced_key, rows_before, rows_after, amount_before,
+               amount_after
+        FROM considered
+        WHERE rows_before - rows_after > $share * rows_before
+           OR abs(amount_before) - abs(amount_after) > $share * abs(amount_before)
+        ORDER BY source, replaced_key""",
+        {"hashes": file_hashes, "share": share},
+    ).fetchall()
+    return [Replacement(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Unbalanced:
+    file_name: str
+    difference: Decimal
+    control_difference: Decimal | None
+    unreadable_amount_rows: int
+
+    def describe(self) -> str:
+        if self.difference:
+            return f"{self.file_name}: {format_sek(self.difference)} not accounted for"
+        return (
+            f"{self.file_name}: the export's total row differs from its lines by "
+            f"{format_sek(self.control_difference)}, with {self.unreadable_amount_rows} "
+            "unreadable amount(s) in ops.rejects"
+        )
+
+
+def unbalanced_files(
+    con: duckdb.DuckDBPyConnection, file_hashes: list[str] | None = None
+) -> list[Unbalanced]:
+    """Files whose krona do not add up: loaded + rejected ≠ the file (never expected), or the
+    lines ≠ the export's own total row (unreadable amounts explain the gap)."""
+    rows = con.execute(
+        """SELECT file_name, difference, control_difference, unreadable_amount_rows
+           FROM ops.reconciliation
+           WHERE ($hashes IS NULL OR list_contains($hashes, file_sha256)) AND NOT balanced
+           ORDER BY file_name""",
+        {"hashes": file_hashes},
+    ).fetchall()
+    return [Unbalanced(*row) for row in rows]

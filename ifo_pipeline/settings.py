@@ -18,6 +18,7 @@ NIGHTLY_CRON_ENV = "IFO_NIGHTLY_CRON"  # when the nightly run starts, Europe/Sto
 LEDGER_DUE_DAY_ENV = "IFO_LEDGER_DUE_DAY"  # last month's export is due by this day
 KOLADA_STEP_RETRIES_ENV = "IFO_KOLADA_STEP_RETRIES"
 KOLADA_RETRY_DELAY_ENV = "IFO_KOLADA_RETRY_DELAY_SECONDS"
+REPLACEMENT_WARNING_SHARE_ENV = "IFO_REPLACEMENT_WARNING_SHARE"
 FIRST_MONTH_ENV = "IFO_FIRST_MONTH"  # the first accounting month with a partition, YYYY-MM
 TIMEZONE = "Europe/Stockholm"  # the schedule's clock and the partitions' calendar
 
@@ -37,6 +38,9 @@ class Settings:
     kolada_step_retries: int = 2
     kolada_retry_delay_seconds: int = 600
     first_month: str = "2015-01"
+    # A delivery that removes more than this share of a replaced period's rows or net amount
+    # loads, but raises a warning (a truncated re-export looks exactly like that).
+    replacement_warning_share: float = 0.5
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -52,6 +56,7 @@ class Settings:
             kolada_step_retries=int(env.get(KOLADA_STEP_RETRIES_ENV) or 2),
             kolada_retry_delay_seconds=int(env.get(KOLADA_RETRY_DELAY_ENV) or 600),
             first_month=env.get(FIRST_MONTH_ENV) or "2015-01",
+            replacement_warning_share=float(env.get(REPLACEMENT_WARNING_SHARE_ENV) or 0.5),
         )
 
     @property

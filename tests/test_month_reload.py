@@ -138,4 +138,4 @@ def test_a_row_outside_the_files_year_does_not_erase_that_year(con, settings):
     assert con.execute(
         "SELECT period // 100, count(*) FROM raw.budget_lines GROUP BY 1 ORDER BY 1"
     ).fetchall() == [(2018, 1), (2019, 1)]
-    assert "outside the file" in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]
+    assert "utanför filens år 2019" in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]

@@ -33,7 +33,7 @@ def test_a_budget_row_outside_the_files_year_is_rejected(con, settings, tmp_path
     result = load_file(con, BUDGET, path, settings.archive_dir)
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
     assert (
-        "outside the file's year 2019"
+        "period 201801 utanför filens år 2019"
         in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]
     )
 

@@ -10,6 +10,7 @@ import pytest
 
 from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import MACROS
+from ifo_pipeline.privacy import mask_bytes, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.validation.schemas import contains_personnummer
 
@@ -43,22 +44,50 @@ def test_text_that_is_not_an_amount_is_null_not_guessed(sql, text):
     assert sql.execute("SELECT sv_amount(?)", [text]).fetchone()[0] is None
 
 
-def test_personnummer_with_valid_check_digit_is_masked(sql):
+SEPARATORS = ("-", "+", "", " ", "\u00a0", "\u2013")
+
+
+def test_personnummer_in_every_written_form_is_masked():
     rng = random.Random(1)
     for _ in range(50):
         pnr = fake_personnummer(rng)
-        for form in (pnr, pnr.replace("-", ""), "19" + pnr.replace("-", ""), "20" + pnr):
-            masked = sql.execute("SELECT mask_personnummer(?)", [f"avser {form}."]).fetchone()[0]
-            assert masked == "avser [personnummer].", form
-            assert contains_personnummer(f"avser {form}.")
+        date, tail = pnr.split("-")
+        for sep in SEPARATORS:
+            for form in (date + sep + tail, "19" + date + sep + tail):
+                text = f"avser {form}."
+                assert mask_text(text) == "avser [personnummer].", form
+                assert contains_personnummer(text)
+                for encoding in ("utf-8", "cp1252"):
+                    line = f"201901;5310;{form};x {form}y\n".encode(encoding)
+                    masked = mask_bytes(line)
+                    assert masked == b"201901;5310;[personnummer];x [personnummer]y\n", (
+                        form,
+                        encoding,
+                    )
 
 
-def test_numbers_that_fail_the_check_digit_are_left_alone(sql):
+def test_samordningsnummer_day_plus_60_is_masked():
+    from stdnum import luhn
+
+    stem = "920289046"  # 29 February 1992 + 60
+    number = stem + luhn.calc_check_digit(stem)
+    assert mask_text(f"sam {number[:6]}-{number[6:]}") == "sam [personnummer]"
+    assert mask_bytes(number.encode()) == b"[personnummer]"
+
+
+def test_numbers_that_fail_the_check_digit_or_the_date_are_left_alone():
     pnr = fake_personnummer(random.Random(2))
     wrong = pnr[:-1] + str((int(pnr[-1]) + 1) % 10)
-    assert sql.execute("SELECT mask_personnummer(?)", [wrong]).fetchone()[0] == wrong
+    assert mask_text(wrong) == wrong and mask_bytes(wrong.encode()) == wrong.encode()
     assert not contains_personnummer(wrong)
-    assert sql.execute("SELECT mask_personnummer('faktura 12345')").fetchone()[0] == "faktura 12345"
+    assert mask_text("faktura 12345") == "faktura 12345"
+    # Month 13 with a valid check digit is not a date: a voucher id, left alone.
+    from stdnum import luhn
+
+    voucher = "921329123" + luhn.calc_check_digit("921329123")
+    assert mask_text(voucher) == voucher
+    # Eleven digits are not a personnummer, whatever their check digit.
+    assert mask_text("1" + pnr.replace("-", "")) == "1" + pnr.replace("-", "")
 
 
 def _file(tmp_path, data: bytes):

@@ -95,11 +95,7 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
         ],
         sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={
-            "warehouse": WarehouseResource(
-                warehouse_dir=str(settings.warehouse_dir),
-                landing_dir=str(settings.landing_dir),
-                kolada_base_url=settings.kolada_base_url,
-            ),
+            "warehouse": WarehouseResource.from_settings(settings),
             "dbt": DbtCliResource(project_dir=project),
         },
         # DuckDB takes one writer per file: every step in one process, one after another.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -10,16 +11,27 @@ from ifo_pipeline.settings import Settings
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Where the working warehouse, the published copy and the landing area are."""
+    """Every setting of `Settings`, as the definitions were built with (one source of truth:
+    the resource carries them all, so an asset sees what the CLI sees)."""
 
     warehouse_dir: str
     landing_dir: str
     kolada_base_url: str
+    nightly_cron: str
+    ledger_due_day: int
+    kolada_step_retries: int
+    kolada_retry_delay_seconds: int
+    first_month: str
+    replacement_warning_share: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WarehouseResource:
+        values = dataclasses.asdict(settings)
+        return cls(**{k: str(v) if isinstance(v, Path) else v for k, v in values.items()})
 
     @property
     def settings(self) -> Settings:
-        return Settings(
-            warehouse_dir=Path(self.warehouse_dir),
-            landing_dir=Path(self.landing_dir),
-            kolada_base_url=self.kolada_base_url,
-        )
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(Settings)}
+        values["warehouse_dir"] = Path(values["warehouse_dir"])
+        values["landing_dir"] = Path(values["landing_dir"])
+        return Settings(**values)

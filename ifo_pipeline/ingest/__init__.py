@@ -17,9 +17,16 @@ from ifo_pipeline.ingest.csv_loader import (
     CsvSource,
     FileLoad,
     load_file,
+    reject_file,
     reload_months,
 )
-from ifo_pipeline.ingest.sources import landed_files, read_column_map
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, not_a_file_identity
+from ifo_pipeline.ingest.sources import (
+    COLUMN_MAP,
+    COLUMN_MAP_FILE,
+    landed_files,
+    read_column_map,
+)
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
 
@@ -30,15 +37,30 @@ def load_source(
     """Load every landed file of `source` not loaded before, oldest first; then reload the
     `months` (YYYYMM) no new file delivered."""
     files = landed_files(settings.landing_dir, source)
-    column_map = read_column_map(settings.landing_dir)
     with closing(connect(settings.warehouse_path)) as con:
-        loads = [load_file(con, source, path, settings.archive_dir, column_map) for path in files]
+        column_map, refused = _column_map(con, settings)
+        loads = refused + [
+            load_file(con, source, path, settings.archive_dir, column_map) for path in files
+        ]
         if months is not None:
             delivered = {p for f in loads if f.outcome in DELIVERED for p in f.periods}
             loads += reload_months(
                 con, source, [m for m in months if m not in delivered], column_map
             )
     return loads
+
+
+def _column_map(con, settings: Settings) -> tuple[dict[str, str], list[FileLoad]]:
+    """The column mapping; an unreadable one is refused (logged once) and not used."""
+    try:
+        return read_column_map(settings.landing_dir), []
+    except FileRejected as exc:
+        path = settings.landing_dir / COLUMN_MAP_FILE
+        info = FileInfo(
+            path, exc.sha256 or not_a_file_identity(path), exc.size_bytes or 0, "unknown", 0
+        )
+        refused = reject_file(con, COLUMN_MAP, info, settings.archive_dir, exc)
+        return {}, [refused] if refused.outcome == "rejected" else []
 
 
 def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> list[FileLoad]:

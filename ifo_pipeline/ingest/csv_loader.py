@@ -12,21 +12,27 @@ sources `ops.reconciliation`.
 
 from __future__ import annotations
 
+import logging
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ifo_pipeline.ingest.archive import Archived, archive_masked, mask_in_place
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.ops_log import LoadLogEntry, write_load_log
 from ifo_pipeline.ingest.warehouse import scratch, transaction
 from ifo_pipeline.months import months_text
+from ifo_pipeline.privacy import mask_text
+
+log = logging.getLogger(__name__)
 
 # One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
 # next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
@@ -65,7 +71,10 @@ class CsvSource(LandedSource):
     amount: str | None = None  # target column summed for reconciliation
     total_row: str | None = None  # SQL: the row is a trailing control total
     period_column: str | None = None  # target column holding YYYYMM, for the load log
-    one_year_per_file: bool = False  # rows outside the file's year are rejected
+    # How a file's year is found: "latest_period" (the year of its latest period) or "name"
+    # (the year in its name, else its latest period). Rows of another year are rejected: a
+    # file never replaces a period of another year. None: files are not bound to a year.
+    file_year_from: str | None = None
 
 
 # The outcomes of a file that was delivered (loaded), as opposed to refused or seen before.
@@ -113,6 +122,12 @@ def resolve_columns(
     positions: dict[str, int] = {}
     for index, name in enumerate(header, start=1):
         key = normalise_header(column_map.get(normalise_header(name), name))
+        if key in positions and key in {normalise_header(c) for c in source.columns}:
+            raise FileRejected(
+                f"the column {name} appears twice in the header (fields {positions[key]} and "
+                f"{index}): which one holds the data cannot be known",
+                1,
+            )
         positions.setdefault(key, index)
     found = {
         c: positions[normalise_header(c)]
@@ -173,9 +188,7 @@ def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatc
     return schema, batches(), bad_rows
 
 
-def _parse_sql(
-    source: CsvSource, positions: dict[str, int], n_fields: int, file_year: int | None
-) -> str:
+def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> str:
     field_cols = []
     for column in source.columns:
         name = field_name(column)
@@ -184,15 +197,7 @@ def _parse_sql(
         else:
             field_cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
     typed = [f"{expr} AS {col}" for col, expr in source.select.items()]
-    checks = list(source.checks)
-    if source.one_year_per_file and file_year is not None:
-        checks.append(
-            Check(
-                f"{source.period_column} // 100 <> {file_year}",
-                f"'period ' || {source.period_column} || "
-                f"' is outside the file''s year {file_year}'",
-            )
-        )
+    checks = source.checks
     reasons = ", ".join(f"CASE WHEN coalesce({c.bad}, false) THEN {c.reason} END" for c in checks)
     total = source.total_row or "false"
     amount = source.amount or "NULL"
@@ -222,8 +227,8 @@ def _parse_sql(
         )
         SELECT line_number, {", ".join(source.select)},
             is_total_row, reject_reason, {amount} AS row_amount,
-            CASE WHEN reject_reason IS NOT NULL OR is_total_row
-                 THEN mask_personnummer(raw) END AS masked_raw
+            -- The line as written (already masked: it comes from the archived copy).
+            CASE WHEN reject_reason IS NOT NULL OR is_total_row THEN raw END AS raw_line
         FROM judged
     """
 
@@ -243,6 +248,17 @@ def load_file(
         return _load_checked_file(con, source, info, archive_dir, column_map or {})
     except FileRejected as exc:
         return reject_file(con, source, info, archive_dir, exc)
+    except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
+        log.warning("%s: unreadable", path, exc_info=True)
+        return reject_file(con, source, info, archive_dir, unreadable(exc))
+    finally:
+        con.execute("DROP TABLE IF EXISTS parsed")
+
+
+def unreadable(exc: Exception) -> FileRejected:
+    """A reader's own error on a file as a refusal that says what it was."""
+    first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return FileRejected(f"the file cannot be read ({type(exc).__name__}: {first_line})")
 
 
 def _load_checked_file(
@@ -252,25 +268,26 @@ def _load_checked_file(
     archive_dir: Path,
     column_map: dict[str, str],
 ) -> FileLoad:
-    archived = archive_file(info, source, archive_dir)
-    try:
-        file_year = parse_file(con, source, info, column_map)
-        rows, rejected = _counts(con)
-        outcome = "loaded_with_rejects" if rejected else "loaded"
-        message = (
-            f"{rows} rows loaded, {rejected} rejected (see ops.rejects)"
-            if rejected
-            else f"{rows} rows loaded"
-        )
-        with transaction(con):
-            periods = file_periods(con, source, file_year)
-            _store_parsed(con, source, info, file_year)
-            if source.amount:
-                _reconcile(con, source, info)
-            log_load(con, source, info, archived, outcome, message, rows, rejected, periods)
-    finally:
-        con.execute("DROP TABLE IF EXISTS parsed")
-    return FileLoad(info.path.name, info.sha256, outcome, rows, rejected, message, periods)
+    archived = archive_masked(info, source.folder, archive_dir)
+    # Every load reads the masked copy: what a later reload reads is what was loaded.
+    copy = FileInfo(archived.path, info.sha256, info.size_bytes, info.encoding, info.line_count)
+    file_year = parse_file(con, source, copy, column_map)
+    if source.total_row:
+        check_control_total(con)
+    rows, rejected = _counts(con)
+    outcome = "loaded_with_rejects" if rejected else "loaded"
+    message = (
+        f"{rows} rows loaded, {rejected} rejected (see ops.rejects)"
+        if rejected
+        else f"{rows} rows loaded"
+    )
+    with transaction(con):
+        periods = file_periods(con, source, file_year)
+        _store_parsed(con, source, copy, file_year)
+        if source.amount:
+            _reconcile(con, source, copy)
+        log_load(con, source, copy, archived, outcome, message, rows, rejected, periods)
+    return FileLoad(copy.path.name, info.sha256, outcome, rows, rejected, message, periods)
 
 
 def parse_file(
@@ -279,20 +296,18 @@ def parse_file(
     info: FileInfo,
     column_map: dict[str, str],
 ) -> int | None:
-    """Parse the file into the temporary table `parsed`; returns the year in its name."""
+    """Parse the file into the temporary table `parsed`; returns the file's year (see
+    CsvSource.file_year_from), after rejecting the rows of another year."""
     with info.path.open(encoding=info.encoding, newline="") as fh:
         header = split_header(fh.readline())
     positions = resolve_columns(source, header, column_map)
-    year_match = YEAR_IN_NAME.search(info.path.name)
-    file_year = int(year_match.group(1)) if year_match else None
 
     schema, batches, bad_rows = _lines(info.path, info.encoding)
     stream = pa.RecordBatchReader.from_batches(schema, batches)
     con.register("stream", stream)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE parsed AS "
-            + _parse_sql(source, positions, len(header), file_year)
+            "CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(source, positions, len(header))
         )
     finally:
         con.unregister("stream")
@@ -300,7 +315,53 @@ def parse_file(
         raise FileRejected("the line holds the control character U+001F", bad_rows[0])
     if con.execute("SELECT count(*) FROM parsed WHERE NOT is_total_row").fetchone()[0] == 0:
         raise FileRejected("the file has a header but no data rows")
-    return file_year
+    return _reject_other_years(con, source, info.path.name)
+
+
+def _reject_other_years(con: duckdb.DuckDBPyConnection, source: CsvSource, name: str) -> int | None:
+    """The file's year; a row for a period of another year becomes a reject, so that a stray
+    row never replaces a closed month of another year."""
+    if source.file_year_from is None:
+        return None
+    year_match = YEAR_IN_NAME.search(name)
+    if source.file_year_from == "name" and year_match:
+        year = int(year_match.group(1))
+    else:
+        year = con.execute(
+            f"SELECT max({source.period_column}) // 100 FROM parsed WHERE NOT is_total_row"
+        ).fetchone()[0]
+        if year is None:  # no row has a readable period: every row is a reject already
+            return None
+    con.execute(
+        f"""UPDATE parsed SET reject_reason = concat_ws('; ', reject_reason,
+                'period ' || {source.period_column} || ' utanför filens år {year}')
+            WHERE NOT is_total_row AND {source.period_column} // 100 <> {year}"""
+    )
+    return year
+
+
+def check_control_total(con: duckdb.DuckDBPyConnection) -> None:
+    """An export whose total row disagrees with its lines, when every amount could be read,
+    is incomplete: refused whole. (With unreadable amounts the gap is theirs: the file loads and
+    the reconciliation check reports it.)"""
+    unreadable_rows, amount, control, line = con.execute("""
+        SELECT count(*) FILTER (WHERE NOT is_total_row AND row_amount IS NULL),
+               coalesce(sum(row_amount) FILTER (WHERE NOT is_total_row), 0),
+               arg_max(row_amount, line_number) FILTER (WHERE is_total_row),
+               max(line_number) FILTER (WHERE is_total_row)
+        FROM parsed""").fetchone()
+    if control is not None and unreadable_rows == 0 and control != amount:
+        raise FileRejected(
+            f"exportens totalrad säger {format_sek(control)}, raderna summerar till "
+            f"{format_sek(amount)}: exporten är ofullständig",
+            line,
+        )
+
+
+def format_sek(amount: Decimal) -> str:
+    """Swedish: '-1 234 567,50 kr'."""
+    text = f"{amount:,.2f}".replace(",", " ").replace(".", ",")
+    return f"{text} kr"
 
 
 def _counts(
@@ -338,7 +399,7 @@ def file_periods(
 def _delivered_rows(source: CsvSource, key: str, file_year: int | None) -> str:
     """SQL: the rows of `parsed` that say what the file replaces (see file_periods)."""
     condition = f"NOT is_total_row AND {key} IS NOT NULL"
-    if source.one_year_per_file and file_year is not None:
+    if file_year is not None:
         condition += f" AND {source.period_column} // 100 = {file_year}"
     return condition
 
@@ -374,14 +435,16 @@ def _store_parsed(
             f"DELETE FROM ops.rejects WHERE file_sha256 = $sha AND {_in_months('period')}", params
         )
     elif source.replace_key is None:
+        record_replacements(con, source, info, "'hela tabellen'", "NOT is_total_row")
         con.execute(f"DELETE FROM {source.table}")
     else:
         # A file replaces every key it holds, read from all its rows (rejected ones too):
         # a corrected re-export of a month replaces that month, it never adds to it.
+        delivered = _delivered_rows(source, source.replace_key, file_year)
+        record_replacements(con, source, info, source.replace_key, delivered)
         con.execute(f"""
             DELETE FROM {source.table} WHERE {source.replace_key} IN (
-                SELECT DISTINCT {source.replace_key} FROM parsed
-                WHERE {_delivered_rows(source, source.replace_key, file_year)})""")
+                SELECT DISTINCT {source.replace_key} FROM parsed WHERE {delivered})""")
     target_cols = ", ".join(source.select)
     con.execute(
         f"""
@@ -394,10 +457,39 @@ def _store_parsed(
         f"""
         INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
                                  amount, rejected_at, period)
-        SELECT $sha, $name, $source, line_number, masked_raw, reject_reason, row_amount, now(),
+        SELECT $sha, $name, $source, line_number, raw_line, reject_reason, row_amount, now(),
                {source.period_column or "NULL"}
         FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL {within}""",
         {**params, "name": info.path.name, "source": source.name},
+    )
+
+
+def record_replacements(
+    con: duckdb.DuckDBPyConnection, source: CsvSource, info: FileInfo, key: str, delivered: str
+) -> None:
+    """Before a file replaces what it supersedes: each replaced key's rows and net amount
+    before and after, in ops.replacements (the replacement check judges the share removed)."""
+    amount = source.amount or "NULL"
+    con.execute(
+        f"""
+        INSERT INTO ops.replacements BY NAME
+        WITH replaced AS (SELECT DISTINCT {key} AS key FROM parsed WHERE {delivered}),
+        before AS (
+            SELECT {key} AS key, count(*) AS n, sum({amount}) AS amount FROM {source.table}
+            WHERE {key} IN (SELECT key FROM replaced) GROUP BY ALL
+        ), after AS (
+            SELECT {key} AS key, count(*) AS n, sum({amount}) AS amount FROM parsed
+            WHERE {delivered} AND reject_reason IS NULL GROUP BY ALL
+        )
+        SELECT $sha AS file_sha256, $name AS file_name, $source AS source,
+               CAST(before.key AS VARCHAR) AS replaced_key,
+               before.n AS rows_before, coalesce(after.n, 0) AS rows_after,
+               before.amount AS amount_before,
+               CASE WHEN before.amount IS NOT NULL THEN coalesce(after.amount, 0) END
+                   AS amount_after,
+               now() AS replaced_at
+        FROM before LEFT JOIN after USING (key)""",
+        {"sha": info.sha256, "name": info.path.name, "source": source.name},
     )
 
 
@@ -416,17 +508,16 @@ def reload_months(
     file's archived copy: a single month reloaded or backfilled without a new delivery."""
     holders = newest_holders(con, source, months)
     loads = []
-    for archived, held in holders.items():
-        info = inspect_file(archived_copy(archived, held))
+    for (archived_as, archived_sha), held in holders.items():
+        archived = archived_copy(con, archived_as, archived_sha, held)
+        info = inspect_file(archived.path)
         try:
             file_year = parse_file(con, source, info, column_map or {})
             rows, rejected = _counts(con, held, source.period_column)
             message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):
                 _store_parsed(con, source, info, file_year, held)
-                log_load(
-                    con, source, info, Path(archived), "reloaded", message, rows, rejected, held
-                )
+                log_load(con, source, info, archived, "reloaded", message, rows, rejected, held)
         finally:
             con.execute("DROP TABLE IF EXISTS parsed")
         loads.append(
@@ -437,40 +528,49 @@ def reload_months(
 
 def newest_holders(
     con: duckdb.DuckDBPyConnection, source: LandedSource, months: list[int]
-) -> dict[str, list[int]]:
-    """Archived file -> the months it is the most recently landed file to hold."""
+) -> dict[tuple[str, str | None], list[int]]:
+    """(archived file, its hash) -> the months it is the most recently landed file to hold."""
     rows = con.execute(
         """
         WITH delivered AS (
-            SELECT load_id, archived_as, string_split(periods, ',') AS periods
+            SELECT load_id, archived_as, archived_sha256, string_split(periods, ',') AS periods
             FROM ops.load_log
             WHERE source = $source AND outcome IN (SELECT unnest($delivered))
         )
-        SELECT month, arg_max(archived_as, load_id)
+        SELECT month, arg_max((archived_as, archived_sha256), load_id)
         FROM (SELECT unnest($months::INTEGER[]) AS month) wanted
         JOIN delivered ON list_contains(delivered.periods, CAST(month AS VARCHAR))
         GROUP BY month ORDER BY month""",
         {"source": source.name, "months": months, "delivered": list(DELIVERED)},
     ).fetchall()
-    holders: dict[str, list[int]] = {}
-    for month, archived in rows:
-        holders.setdefault(archived, []).append(month)
+    holders: dict[tuple[str, str | None], list[int]] = {}
+    for month, (archived, archived_sha) in rows:
+        holders.setdefault((archived, archived_sha), []).append(month)
     return holders
 
 
-def archived_copy(archived: str, months: list[int]) -> Path:
-    """The archived file a month is reloaded from; its loss is an error that says so."""
+def archived_copy(
+    con: duckdb.DuckDBPyConnection, archived: str, archived_sha: str | None, months: list[int]
+) -> Archived:
+    """The archived file a month is reloaded from; its loss is an error that says so. A copy
+    archived before the archive was masked is masked first, once."""
     path = Path(archived)
     if not path.is_file():
         raise FileNotFoundError(
             f"cannot reload {months_text(months)}: the archived copy "
             f"{path} is missing (the archive must be kept)"
         )
-    return path
+    if archived_sha is None:
+        archived_sha = mask_in_place(path)
+        con.execute(
+            "UPDATE ops.load_log SET archived_sha256 = ? WHERE archived_as = ?",
+            [archived_sha, archived],
+        )
+    return Archived(path, archived_sha)
 
 
 def no_file_for(
-    source: LandedSource, months: list[int], holders: dict[str, list[int]]
+    source: LandedSource, months: list[int], holders: dict[object, list[int]]
 ) -> list[FileLoad]:
     """The months no delivered file holds, as one entry for the run's report."""
     held = {m for ms in holders.values() for m in ms}
@@ -553,29 +653,29 @@ def log_load(
     con: duckdb.DuckDBPyConnection,
     source: LandedSource,
     info: FileInfo,
-    archived: Path | None,
+    archived: Archived | None,
     outcome: str,
     message: str,
     rows: int = 0,
     rejected: int = 0,
     periods: list[int] | None = None,
 ) -> None:
-    con.execute(
-        """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, ?, ?, ?, ?, ?,
-           ?, ?, ?, ?, now())""",
-        [
-            info.sha256,
-            info.path.name,
-            source.name,
-            str(archived) if archived else None,
-            info.size_bytes,
-            info.encoding,
-            ",".join(map(str, periods or [])) or None,
-            rows,
-            rejected,
-            outcome,
-            message,
-        ],
+    write_load_log(
+        con,
+        LoadLogEntry(
+            file_sha256=info.sha256,
+            file_name=mask_text(info.path.name),
+            source=source.name,
+            outcome=outcome,
+            message=message,
+            archived_as=str(archived.path) if archived else None,
+            archived_sha256=archived.sha256 if archived else None,
+            size_bytes=info.size_bytes,
+            encoding=info.encoding,
+            periods=",".join(map(str, periods or [])) or None,
+            rows_loaded=rows,
+            rows_rejected=rejected,
+        ),
     )
 
 
@@ -586,23 +686,23 @@ def reject_file(
     archive_dir: Path,
     exc: FileRejected,
 ) -> FileLoad:
+    """Refuse the file whole: logged, its reason in ops.rejects, its (masked) bytes archived."""
     if seen := already_loaded(con, info.sha256):
         return seen
-    archived = archive_file(info, source, archive_dir)
+    archived = None
+    if info.size_bytes:
+        try:
+            archived = archive_masked(info, source.folder, archive_dir)
+        except (FileRejected, OSError):  # gone or changing: the log still says why
+            archived = None
+    name = mask_text(info.path.name)
     where = f", line {exc.line}" if exc.line else ""
-    message = f"{source.folder}/{info.path.name}{where}: {exc.reason}"
+    message = f"{source.folder}/{name}{where}: {exc.reason}"
+    log.warning("refused %s", message)
     log_load(con, source, info, archived, "rejected", message)
     con.execute(
         """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, reason,
                                     rejected_at) VALUES (?, ?, ?, ?, ?, now())""",
-        [info.sha256, info.path.name, source.name, exc.line, "file rejected: " + exc.reason],
+        [info.sha256, name, source.name, exc.line, "file rejected: " + exc.reason],
     )
-    return FileLoad(info.path.name, info.sha256, "rejected", message=message)
-
-
-def archive_file(info: FileInfo, source: LandedSource, archive_dir: Path) -> Path:
-    target = archive_dir / source.folder / info.sha256 / info.path.name
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(info.path, target)
-    return target
+    return FileLoad(name, info.sha256, "rejected", message=message)

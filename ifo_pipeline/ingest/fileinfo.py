@@ -56,10 +56,22 @@ def _line_of(path: Path, offset: int) -> int:
 
 
 def inspect_file(path: Path, text: bool = True) -> FileInfo:
-    """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files.
+    """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files,
+    and for anything that is not a readable regular file (a directory, a dangling link).
 
-    `text=False` (a workbook, a binary format): hash and size only.
+    `text=False` (a workbook, a binary format): hash and size only, encoding "binary".
     """
+    if not path.is_file():
+        what = (
+            "a directory"
+            if path.is_dir()
+            else "a link to a missing file"
+            if (path.is_symlink())
+            else "not a regular file"
+        )
+        exc = FileRejected(f"{what}, not a file with data")
+        exc.sha256, exc.size_bytes = not_a_file_identity(path), 0
+        raise exc
     digest = hashlib.sha256()
     size = newlines = 0
     utf8 = codecs.getincrementaldecoder("utf-8")("strict")
@@ -67,14 +79,20 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
     cp1252_error_at: int | None = None
     saw_utf8_sequence = False
     replacement_at: int | None = None
-    with path.open("rb") as fh:
+    try:
+        fh = path.open("rb")
+    except OSError as os_error:
+        exc = FileRejected(f"the file cannot be opened ({os_error.strerror})")
+        exc.sha256, exc.size_bytes = not_a_file_identity(path), 0
+        raise exc from None
+    with fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             newlines += chunk.count(b"\n")
             if utf8_error_at is None:
                 try:
-                    text = utf8.decode(chunk)
-                    if replacement_at is None and "\ufffd" in text:
+                    decoded = utf8.decode(chunk)
+                    if replacement_at is None and "\ufffd" in decoded:
                         replacement_at = size + chunk.find(b"\xef\xbf\xbd")
                 except UnicodeDecodeError as exc:
                     utf8_error_at = size + exc.start
@@ -148,3 +166,11 @@ def _ends_with_newline(path: Path) -> bool:
             return True
         fh.seek(-1, 2)
         return fh.read(1) == b"\n"
+
+
+def not_a_file_identity(path: Path) -> str:
+    """An identity for a landed name that has no bytes to hash (a directory, a dangling link,
+    an unreadable file): it is refused once, not again every night."""
+    return hashlib.sha256(
+        f"not a readable file: {path.parent.name}/{path.name}".encode()
+    ).hexdigest()

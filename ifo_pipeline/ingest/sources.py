@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ifo_pipeline.ingest.csv_loader import Check, CsvSource, LandedSource, normalise_header
+from ifo_pipeline.ingest.csv_loader import (
+    Check,
+    CsvSource,
+    LandedSource,
+    csv_unquote,
+    normalise_header,
+)
+from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 
 
 def _code(column: str, field: str, digits: str, optional: bool = False) -> Check:
@@ -22,11 +29,18 @@ def _code(column: str, field: str, digits: str, optional: bool = False) -> Check
     )
 
 
-def _amount(column: str, field: str) -> Check:
-    return Check(
-        f"sv_amount({field}) IS NULL",
-        f"'{column} ''' || coalesce({field}, '') || ''' is not an amount in SEK "
-        "(Swedish format, at most two decimals)'",
+def _amount(column: str, field: str) -> tuple[Check, Check]:
+    return (
+        Check(
+            f"sv_amount_text({field}) IS NULL",
+            f"'{column} ''' || coalesce({field}, '') || ''' is not an amount in SEK "
+            "(Swedish format, at most two decimals)'",
+        ),
+        Check(
+            f"sv_amount_text({field}) IS NOT NULL AND sv_amount({field}) IS NULL",
+            f"'{column} ''' || {field} || ''': belopp utanför giltigt intervall "
+            "(högst 999 999 999 999,99 kr)'",
+        ),
     )
 
 
@@ -80,8 +94,8 @@ LEDGER = CsvSource(
         "belopp": "sv_amount(c_belopp)",
         "verifikation": "c_verifikation",
         "bokforingsdatum": "try_strptime(c_bokforingsdatum, '%Y-%m-%d')::DATE",
-        # Free text may name a client: personal identity numbers never reach a table.
-        "text": "mask_personnummer(c_text)",
+        # Free text may name a client: it is read from the masked archived copy (privacy/).
+        "text": "c_text",
     },
     checks=(
         _month("Period", "c_period"),
@@ -89,7 +103,7 @@ LEDGER = CsvSource(
         _code("Konto", "c_konto", "4,5"),
         _code("Verksamhet", "c_verksamhet", "3,5"),
         _code("Motpart", "c_motpart", "1,3", optional=True),
-        _amount("Belopp", "c_belopp"),
+        *_amount("Belopp", "c_belopp"),
         Check(
             "c_bokforingsdatum IS NOT NULL AND bokforingsdatum IS NULL",
             "'Bokforingsdatum ''' || c_bokforingsdatum || ''' is not a date YYYY-MM-DD'",
@@ -100,6 +114,7 @@ LEDGER = CsvSource(
     # 'Summa'/'Totalt' with no period: the export's control total, not a transaction.
     total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
     period_column="period",
+    file_year_from="latest_period",
 )
 
 BUDGET = CsvSource(
@@ -119,14 +134,14 @@ BUDGET = CsvSource(
         _month("Period", "c_period"),
         _code("Ansvar", "c_ansvar", "4,6"),
         _code("Verksamhet", "c_verksamhet", "3,5", optional=True),
-        _amount("Kommunbidrag", "c_kommunbidrag"),
+        *_amount("Kommunbidrag", "c_kommunbidrag"),
     ),
     # A budget file covers one year and replaces that year (budget revisions).
     replace_key="period // 100",
     amount="kommunbidrag",
     total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
     period_column="period",
-    one_year_per_file=True,
+    file_year_from="name",
 )
 
 FORECASTS = CsvSource(
@@ -144,7 +159,7 @@ FORECASTS = CsvSource(
     checks=(
         _month("Prognosmanad", "c_prognosmanad"),
         _code("Ansvar", "c_ansvar", "4,6"),
-        _amount("Prognos", "c_prognos"),
+        *_amount("Prognos", "c_prognos"),
     ),
     # Forecasts are history: a file replaces only the forecast months it holds.
     replace_key="prognosmanad",
@@ -232,25 +247,53 @@ REPORTS = CsvSource(
 CSV_SOURCES: tuple[CsvSource, ...] = (LEDGER, BUDGET, FORECASTS, REPORT_STRUCTURE, REPORTS)
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
+COLUMN_MAP = LandedSource(name="column_map", folder="config", patterns=("kolumnmappning.csv",))
 
 
 def read_column_map(landing_dir: Path) -> dict[str, str]:
-    """The municipality's own export headers -> contract names (`Exportkolumn;Kolumn`)."""
+    """The municipality's own export headers -> contract names (`Exportkolumn;Kolumn`), in
+    UTF-8 or Windows-1252 like every landed file. Raises FileRejected for an unreadable one
+    (the ledger load logs that and goes on without it)."""
     path = landing_dir / COLUMN_MAP_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {}
+    info = inspect_file(path)
     mapping: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]:
+    lines = path.read_text(encoding=info.encoding).splitlines()
+    for line in lines[1:]:
         if ";" in line:
-            export_name, contract_name = (part.strip() for part in line.split(";", 1))
-            mapping[normalise_header(export_name)] = contract_name
+            export_name, contract_name = (csv_unquote(part.strip()) for part in line.split(";")[:2])
+            if export_name and contract_name:
+                mapping[normalise_header(export_name)] = contract_name
     return mapping
 
 
+def column_map_or_empty(landing_dir: Path) -> dict[str, str]:
+    """The column mapping where only a best effort is wanted (the landing sensor's scan)."""
+    try:
+        return read_column_map(landing_dir)
+    except FileRejected:
+        return {}
+
+
 def landed_files(landing_dir: Path, source: LandedSource) -> list[Path]:
-    """The source's files in landing order: oldest first, so the newest landed wins."""
+    """The source's files in landing order: oldest first, so the newest landed wins.
+
+    Everything named like a delivery is listed, a directory or a dangling link too (the load
+    refuses it, saying so); editors' lock and temporary files (`~$x.xlsx`, `.x.csv`) are not
+    deliveries."""
     folder = landing_dir / source.folder
     if not folder.is_dir():
         return []
-    files = {p for pattern in source.patterns for p in folder.glob(pattern) if p.is_file()}
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    files = {
+        p
+        for pattern in source.patterns
+        for p in folder.glob(pattern)
+        if not p.name.startswith(("~$", "."))
+    }
+    return sorted(files, key=lambda p: (landing_time(p), p.name))
+
+
+def landing_time(path: Path) -> int:
+    """Modification time in ns; the link's own for a dangling link."""
+    return path.lstat().st_mtime_ns

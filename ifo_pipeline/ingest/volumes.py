@@ -22,18 +22,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import (
     DELIVERED,
     YEAR_IN_NAME,
     FileLoad,
     LandedSource,
-    archive_file,
     archived_copy,
     identify_new_file,
     log_load,
     no_file_for,
     normalise_header,
     reject_file,
+    unreadable,
 )
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import transaction
@@ -203,6 +204,11 @@ def read_volume_rows(info: FileInfo) -> Iterator[RawRow]:
 
 def _read_csv(info: FileInfo) -> Iterator[RawRow]:
     text = info.path.read_text(encoding=info.encoding)
+    if "\x00" in text:
+        raise FileRejected("the file holds NUL bytes: it is not a text export", _line_of_nul(text))
+    # A cell may be long (a pasted comment): the csv module's 128 kB default is not a limit of
+    # the format.
+    csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
     rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=";")]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -211,6 +217,10 @@ def _read_csv(info: FileInfo) -> Iterator[RawRow]:
     if header[:2] != ["avsnitt", "matt"]:
         raise FileRejected(f"the header must start with Avsnitt;Matt (found: {rows[0][:2]})", 1)
     yield from _rows_from_table(None, rows, lambda t: (t[0], t[1]), 1)
+
+
+def _line_of_nul(text: str) -> int:
+    return text.count("\n", 0, text.index("\x00")) + 1
 
 
 def _read_xlsx(path: Path) -> Iterator[RawRow]:
@@ -257,23 +267,31 @@ VOLUME_SCHEMA = pa.schema(
 def load_volume_file(
     con: duckdb.DuckDBPyConnection, path: Path, archive_dir: Path, catalogue: Catalogue
 ) -> FileLoad:
+    """Load one volume file; never raises for bad input: it gets an outcome in ops.load_log."""
     info = identify_new_file(con, VOLUMES, path, archive_dir, text=path.suffix.lower() != ".xlsx")
     if isinstance(info, FileLoad):
         return info
     try:
         year = file_year(path)
-        cells, rejects = _cells(read_volume_rows(info), year, catalogue)
+        archived = archive_masked(info, VOLUMES.folder, archive_dir)
+        # Read the masked copy: no personnummer typed into a cell reaches a table or a reject.
+        copy = FileInfo(archived.path, info.sha256, info.size_bytes, info.encoding, 0)
+        cells, rejects = _cells(read_volume_rows(copy), year, catalogue)
+        if not cells and not rejects:
+            raise FileRejected("the file has a header but no measure rows")
     except FileRejected as exc:
         return reject_file(con, VOLUMES, info, archive_dir, exc)
-    archived = archive_file(info, VOLUMES, archive_dir)
+    except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
+        return reject_file(con, VOLUMES, info, archive_dir, unreadable(exc))
     outcome = "loaded_with_rejects" if rejects else "loaded"
     message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
     with transaction(con):
-        _store_cells(con, info, year, cells, rejects)
+        _record_replacement(con, copy, year, cells)
+        _store_cells(con, copy, year, cells, rejects)
         log_load(
             con,
             VOLUMES,
-            info,
+            copy,
             archived,
             outcome,
             message,
@@ -281,7 +299,31 @@ def load_volume_file(
             len(rejects),
             sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}),
         )
-    return FileLoad(path.name, info.sha256, outcome, len(cells), len(rejects), message)
+    return FileLoad(copy.path.name, info.sha256, outcome, len(cells), len(rejects), message)
+
+
+def _record_replacement(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, year: int, cells: list[dict]
+) -> None:
+    """A delivery replaces its year: the reported values before and after, for the
+    replacement check (ops.replacements)."""
+    before = con.execute(
+        "SELECT count(*) FROM raw.volume_cells WHERE ar = ? AND ratt_text IS NOT NULL", [year]
+    ).fetchone()[0]
+    if before:
+        con.execute(
+            """INSERT INTO ops.replacements BY NAME
+               SELECT ? AS file_sha256, ? AS file_name, ? AS source, ? AS replaced_key,
+                      ? AS rows_before, ? AS rows_after, now() AS replaced_at""",
+            [
+                info.sha256,
+                info.path.name,
+                VOLUMES.name,
+                str(year),
+                before,
+                sum(1 for c in cells if c["ratt_text"]),
+            ],
+        )
 
 
 def file_year(path: Path) -> int:
@@ -299,19 +341,20 @@ def reload_volume_months(
     of a year replaces the year), re-read from that file's archived copy."""
     delivered = con.execute(
         """
-        SELECT file_name, archived_as FROM ops.load_log
+        SELECT file_name, archived_as, archived_sha256 FROM ops.load_log
         WHERE source = ? AND outcome IN (SELECT unnest(?::VARCHAR[]))
         ORDER BY load_id""",
         [VOLUMES.name, list(DELIVERED)],
     ).fetchall()
-    newest = {file_year(Path(name)): archived for name, archived in delivered}
-    holders: dict[str, list[int]] = {}
+    newest = {file_year(Path(name)): (archived, sha) for name, archived, sha in delivered}
+    holders: dict[tuple[str, str | None], list[int]] = {}
     for month in months:
         if month // 100 in newest:
             holders.setdefault(newest[month // 100], []).append(month)
     loads = []
-    for archived, held in holders.items():
-        path = archived_copy(archived, held)
+    for (archived_as, archived_sha), held in holders.items():
+        archived = archived_copy(con, archived_as, archived_sha, held)
+        path = archived.path
         info = inspect_file(path, text=path.suffix.lower() != ".xlsx")
         year = file_year(path)
         cells, rejects = _cells(read_volume_rows(info), year, catalogue)
@@ -320,7 +363,9 @@ def reload_volume_months(
         message = f"{len(held)} month(s) of {year} reloaded from the archived file"
         with transaction(con):
             _store_cells(con, info, year, cells, rejects, [m % 100 for m in held])
-            log_load(con, VOLUMES, info, path, "reloaded", message, len(cells), len(rejects), held)
+            log_load(
+                con, VOLUMES, info, archived, "reloaded", message, len(cells), len(rejects), held
+            )
         loads.append(
             FileLoad(path.name, info.sha256, "reloaded", len(cells), len(rejects), message, held)
         )

@@ -143,6 +143,7 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
     file_name VARCHAR NOT NULL,
     source VARCHAR NOT NULL,
     archived_as VARCHAR,
+    archived_sha256 VARCHAR,  -- the masked archived copy's hash (the file's own is file_sha256)
     size_bytes BIGINT,
     encoding VARCHAR,
     periods VARCHAR,
@@ -151,6 +152,20 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
     outcome VARCHAR NOT NULL,
     message VARCHAR,
     loaded_at TIMESTAMP NOT NULL
+);
+-- Warehouses created before the archive was masked.
+ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS archived_sha256 VARCHAR;
+
+CREATE TABLE IF NOT EXISTS ops.replacements (
+    file_sha256 VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    replaced_key VARCHAR NOT NULL,  -- a period YYYYMM, a year, or 'hela tabellen'
+    rows_before BIGINT NOT NULL,
+    rows_after BIGINT NOT NULL,
+    amount_before DECIMAL(38, 2),
+    amount_after DECIMAL(38, 2),
+    replaced_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS ops.rejects (
@@ -171,16 +186,23 @@ CREATE TABLE IF NOT EXISTS ops.reconciliation (
     file_sha256 VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,
     rows_in_file BIGINT NOT NULL,
-    amount_in_file DECIMAL(18, 2) NOT NULL,
-    loaded_sum DECIMAL(18, 2) NOT NULL,
-    rejected_sum DECIMAL(18, 2) NOT NULL,
-    difference DECIMAL(18, 2) NOT NULL,
-    control_sum DECIMAL(18, 2),
-    control_difference DECIMAL(18, 2),
+    amount_in_file DECIMAL(38, 2) NOT NULL,
+    loaded_sum DECIMAL(38, 2) NOT NULL,
+    rejected_sum DECIMAL(38, 2) NOT NULL,
+    difference DECIMAL(38, 2) NOT NULL,
+    control_sum DECIMAL(38, 2),
+    control_difference DECIMAL(38, 2),
     unreadable_amount_rows BIGINT NOT NULL,
     balanced BOOLEAN NOT NULL,
     checked_at TIMESTAMP NOT NULL
 );
+-- Sums of many amounts outgrow DECIMAL(18, 2); warehouses created before, widened.
+ALTER TABLE ops.reconciliation ALTER COLUMN amount_in_file TYPE DECIMAL(38, 2);
+ALTER TABLE ops.reconciliation ALTER COLUMN loaded_sum TYPE DECIMAL(38, 2);
+ALTER TABLE ops.reconciliation ALTER COLUMN rejected_sum TYPE DECIMAL(38, 2);
+ALTER TABLE ops.reconciliation ALTER COLUMN difference TYPE DECIMAL(38, 2);
+ALTER TABLE ops.reconciliation ALTER COLUMN control_sum TYPE DECIMAL(38, 2);
+ALTER TABLE ops.reconciliation ALTER COLUMN control_difference TYPE DECIMAL(38, 2);
 """
 
 # Shared parsing rules, as SQL so they run vectorised inside DuckDB over millions of rows.
@@ -192,33 +214,25 @@ CREATE OR REPLACE TEMP MACRO csv_unquote(f) AS
 -- Swedish number text -> canonical text: no thousands separators (space, U+00A0, U+202F),
 -- '-' for U+2212, '.' for the decimal comma.
 CREATE OR REPLACE TEMP MACRO sv_number_canonical(t) AS
-    replace(replace(replace(replace(replace(replace(trim(t), ' ', ''), chr(160), ''),
-        chr(8239), ''), chr(8722), '-'), ',', '.'), '+', '');
-CREATE OR REPLACE TEMP MACRO sv_is_amount(t) AS
-    regexp_full_match(sv_number_canonical(t), '-?[0-9]+(\.[0-9]{1,2})?');
--- An amount in SEK with at most two decimals (öre); NULL if the text is not one.
+    replace(replace(replace(replace(replace(trim(t), ' ', ''), chr(160), ''),
+        chr(8239), ''), chr(8722), '-'), ',', '.');
+-- An amount as written, at most two decimals (öre), with a leading sign or a trailing minus
+-- (as some ERP exports write it): canonical text, NULL if the text is not one.
+CREATE OR REPLACE TEMP MACRO sv_amount_text(t) AS
+    CASE WHEN regexp_full_match(sv_number_canonical(t), '[-+]?[0-9]+(\.[0-9]{1,2})?')
+         THEN ltrim(sv_number_canonical(t), '+')
+         WHEN regexp_full_match(sv_number_canonical(t), '[0-9]+(\.[0-9]{1,2})?-')
+         THEN '-' || rtrim(sv_number_canonical(t), '-') END;
+-- An amount in SEK; NULL if the text is not one or is out of range (a single transaction of
+-- a thousand billion kronor is a broken export, and sums of such would outgrow DECIMAL(18,2)).
 CREATE OR REPLACE TEMP MACRO sv_amount(t) AS
-    CASE WHEN sv_is_amount(t) THEN CAST(sv_number_canonical(t) AS DECIMAL(18, 2)) END;
+    CASE WHEN abs(TRY_CAST(sv_amount_text(t) AS DECIMAL(38, 2))) < 1000000000000
+         THEN CAST(sv_amount_text(t) AS DECIMAL(18, 2)) END;
 CREATE OR REPLACE TEMP MACRO yyyymm(t) AS
     CASE WHEN regexp_full_match(trim(t), '(19|20)[0-9]{2}(0[1-9]|1[0-2])')
          THEN CAST(trim(t) AS INTEGER) END;
 CREATE OR REPLACE TEMP MACRO yyyy(t) AS
     CASE WHEN regexp_full_match(trim(t), '(19|20)[0-9]{2}') THEN CAST(trim(t) AS INTEGER) END;
--- Luhn check over the ten digits of a Swedish personal identity number (YYMMDDNNNN).
-CREATE OR REPLACE TEMP MACRO luhn10(d) AS
-    list_sum(list_transform(range(10), i ->
-        CASE WHEN i % 2 = 0
-             THEN (CAST(d[i + 1] AS INTEGER) * 2) // 10 + (CAST(d[i + 1] AS INTEGER) * 2) % 10
-             ELSE CAST(d[i + 1] AS INTEGER) END)) % 10 = 0;
--- Personal identity numbers (YYMMDD-NNNN, YYYYMMDDNNNN ...) with a valid check digit are
--- masked; a text holding one has every number of that shape masked. The cheap shape test
--- first: the check digit is computed only for the rare texts that have the shape.
-CREATE OR REPLACE TEMP MACRO mask_personnummer(t) AS
-    CASE WHEN regexp_matches(t, '[0-9]{6}[-+]?[0-9]{4}') AND list_bool_or(list_transform(
-            regexp_extract_all(t, '(?:^|[^0-9])(?:19|20)?([0-9]{6})[-+]?([0-9]{4})(?:[^0-9]|$)'),
-            m -> luhn10(right(regexp_replace(m, '[^0-9]', '', 'g'), 10))))
-         THEN regexp_replace(t, '((?:19|20)?[0-9]{6}[-+]?[0-9]{4})', '[personnummer]', 'g')
-         ELSE t END;
 """
 
 

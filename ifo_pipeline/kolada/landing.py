@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ifo_pipeline.ingest.ops_log import LoadLogEntry, write_load_log
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.kolada.client import PAGE_MODELS, KoladaClient, Response, iter_data_rows
 
@@ -203,30 +204,34 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
                 ],
             )
             for entry in manifest["responses"]:
-                con.execute(
-                    """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?,
-                       'kolada', ?, ?, 'utf-8', NULL, NULL, 0, 'loaded', ?, ?::TIMESTAMPTZ)""",
-                    [
-                        entry["sha256"],
-                        f"{fetch_dir.name}/{entry['file']}",
-                        str(fetch_dir / entry["file"]),
-                        (fetch_dir / entry["file"]).stat().st_size,
-                        entry["url"],
-                        entry["fetched_at"],
-                    ],
+                write_load_log(
+                    con,
+                    LoadLogEntry(
+                        file_sha256=entry["sha256"],
+                        file_name=f"{fetch_dir.name}/{entry['file']}",
+                        source="kolada",
+                        outcome="loaded",
+                        message=entry["url"],
+                        archived_as=str(fetch_dir / entry["file"]),
+                        size_bytes=(fetch_dir / entry["file"]).stat().st_size,
+                        encoding="utf-8",
+                        loaded_at=datetime.fromisoformat(entry["fetched_at"]),
+                    ),
                 )
-            con.execute(
-                """INSERT INTO ops.load_log VALUES (nextval('ops.load_sequence'), ?, ?, 'kolada',
-                   ?, ?, 'utf-8', ?, ?, 0, 'loaded', ?, now())""",
-                [
-                    fetch_id,
-                    f"{fetch_dir.name}/{MANIFEST}",
-                    str(fetch_dir),
-                    len(manifest_bytes),
-                    ",".join(str(y) for y in config["years"]),
-                    len(values),
-                    f"{len(manifest['responses'])} responses, {len(values)} values",
-                ],
+            write_load_log(
+                con,
+                LoadLogEntry(
+                    file_sha256=fetch_id,
+                    file_name=f"{fetch_dir.name}/{MANIFEST}",
+                    source="kolada",
+                    outcome="loaded",
+                    message=f"{len(manifest['responses'])} responses, {len(values)} values",
+                    archived_as=str(fetch_dir),
+                    size_bytes=len(manifest_bytes),
+                    encoding="utf-8",
+                    periods=",".join(str(y) for y in config["years"]),
+                    rows_loaded=len(values),
+                ),
             )
     finally:
         con.unregister("incoming_values")

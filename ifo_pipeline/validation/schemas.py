@@ -8,7 +8,6 @@ Tables are read in Arrow batches, so validation runs in bounded memory on millio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -16,22 +15,16 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-PERSONNUMMER = r"(?:19|20)?\d{6}[-+]?\d{4}"
-_PNR_CANDIDATE = re.compile(r"(?<!\d)((?:19|20)?\d{6})[-+]?(\d{4})(?!\d)")
+from ifo_pipeline.privacy import find_identity_numbers
+
+# The shape only (a cheap vectorised prefilter); privacy.find_identity_numbers decides.
+PERSONNUMMER = r"\d{6}[-+ \u00a0\u2013]?\d{4}"
 BATCH_ROWS = 500_000
 
 
-def luhn_valid(ten_digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(ten_digits):
-        n = int(ch) * (2 if i % 2 == 0 else 1)
-        total += n // 10 + n % 10
-    return total % 10 == 0
-
-
 def contains_personnummer(text: str) -> bool:
-    """True if `text` holds a personal identity number with a valid check digit."""
-    return any(luhn_valid((m.group(1) + m.group(2))[-10:]) for m in _PNR_CANDIDATE.finditer(text))
+    """True if `text` holds a personal identity number (the masking rule of privacy/)."""
+    return bool(find_identity_numbers(text))
 
 
 def _no_personnummer(data: PolarsData) -> pl.LazyFrame:
