@@ -87,6 +87,8 @@ def test_validation_and_dbt_tests_are_asset_checks(settings):
         ("raw/ledger_lines", "rows_accepted"),
         ("raw/ledger_lines", "schema_valid"),
         ("raw/ledger_lines", "reconciles_to_the_krona"),
+        ("raw/ledger_lines", "replacements_plausible"),
+        ("raw/volume_cells", "replacements_plausible"),
         ("raw/report_structure", "every_unit_maps_to_one_report_line"),
         ("marts/resultatrapport", "resultatrapport_schema_valid"),
         (

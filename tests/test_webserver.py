@@ -96,5 +96,6 @@ def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(
         "rows_accepted": False,
         "schema_valid": True,
         "reconciles_to_the_krona": True,
+        "replacements_plausible": False,
         "ledger_fresh": False,
     }

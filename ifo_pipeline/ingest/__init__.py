@@ -12,15 +12,18 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
+from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import (
     DELIVERED,
     CsvSource,
     FileLoad,
+    already_loaded,
     load_file,
+    log_load,
     reject_file,
     reload_months,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, not_a_file_identity
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, not_a_file_identity
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
     COLUMN_MAP_FILE,
@@ -52,15 +55,22 @@ def load_source(
 
 def _column_map(con, settings: Settings) -> tuple[dict[str, str], list[FileLoad]]:
     """The column mapping; an unreadable one is refused (logged once) and not used."""
+    path = settings.landing_dir / COLUMN_MAP_FILE
     try:
-        return read_column_map(settings.landing_dir), []
+        mapping = read_column_map(settings.landing_dir)
     except FileRejected as exc:
-        path = settings.landing_dir / COLUMN_MAP_FILE
         info = FileInfo(
             path, exc.sha256 or not_a_file_identity(path), exc.size_bytes or 0, "unknown", 0
         )
         refused = reject_file(con, COLUMN_MAP, info, settings.archive_dir, exc)
         return {}, [refused] if refused.outcome == "rejected" else []
+    if mapping:  # which mapping the loads used is on record, once per version of it
+        info = inspect_file(path)
+        if not already_loaded(con, info.sha256):
+            archived = archive_masked(info, COLUMN_MAP.folder, settings.archive_dir)
+            message = f"{len(mapping)} export column(s) mapped"
+            log_load(con, COLUMN_MAP, info, archived, "loaded", message, len(mapping))
+    return mapping, []
 
 
 def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> list[FileLoad]:

@@ -222,6 +222,8 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> s
                 CASE WHEN n_fields <> {n_fields} AND NOT bad_quote
                          THEN 'expected {n_fields} fields, found ' || n_fields
                      WHEN bad_quote THEN 'a quoted field is not closed on its line'
+                     WHEN contains(raw, chr(0))
+                         THEN 'the line holds a NUL byte: the export is corrupt here'
                      ELSE nullif(concat_ws('; ', {reasons}), '') END AS reject_reason
             FROM typed
         )

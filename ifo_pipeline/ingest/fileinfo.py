@@ -109,7 +109,7 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
     if not text:
         if size == 0:
             exc = FileRejected("the file is empty")
-            exc.sha256, exc.size_bytes = digest.hexdigest(), size
+            exc.sha256, exc.size_bytes = not_a_file_identity(path), size
             raise exc
         return FileInfo(path, digest.hexdigest(), size, "binary", 0)
     try:
@@ -117,7 +117,11 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
             path, size, utf8_error_at, replacement_at, saw_utf8_sequence, cp1252_error_at
         )
     except FileRejected as exc:
-        exc.sha256, exc.size_bytes = digest.hexdigest(), size
+        # Every empty file has the same bytes: named by its name, each is refused in its own
+        # right instead of passing for a copy of another.
+        empty = size == 0 or (size <= 3 and _starts_with_bom(path))
+        exc.sha256 = not_a_file_identity(path) if empty else digest.hexdigest()
+        exc.size_bytes = size
         raise
     line_count = newlines + (0 if _ends_with_newline(path) else 1)
     return FileInfo(path, digest.hexdigest(), size, encoding, line_count)
@@ -170,7 +174,7 @@ def _ends_with_newline(path: Path) -> bool:
 
 def not_a_file_identity(path: Path) -> str:
     """An identity for a landed name that has no bytes to hash (a directory, a dangling link,
-    an unreadable file): it is refused once, not again every night."""
+    an unreadable file, an empty one): it is refused once, not again every night."""
     return hashlib.sha256(
         f"not a readable file: {path.parent.name}/{path.name}".encode()
     ).hexdigest()

@@ -58,9 +58,22 @@ def _year(column: str, field: str, optional: bool = False) -> Check:
     return Check(bad, f"'{column} ''' || coalesce({field}, '') || ''' is not a year YYYY'")
 
 
+def _valid_years() -> Check:
+    return Check(
+        "giltig_till < giltig_fran",
+        "'GiltigTill ' || c_giltigtill || ' is before GiltigFran ' || c_giltigfran",
+    )
+
+
 def _required_text(column: str, field: str) -> Check:
     return Check(f"{field} IS NULL", f"'{column} is empty'")
 
+
+# The export's trailing control total: 'Summa' or 'Totalt' in an empty Period field or in it.
+TOTAL_ROW = (
+    "(c_period IS NULL OR lower(c_period) IN ('summa', 'totalt', 'total')) "
+    "AND regexp_matches(lower(raw), '(summa|totalt)')"
+)
 
 LEDGER = CsvSource(
     name="ledger",
@@ -112,7 +125,7 @@ LEDGER = CsvSource(
     replace_key="period",
     amount="belopp",
     # 'Summa'/'Totalt' with no period: the export's control total, not a transaction.
-    total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
+    total_row=TOTAL_ROW,
     period_column="period",
     file_year_from="latest_period",
 )
@@ -139,7 +152,7 @@ BUDGET = CsvSource(
     # A budget file covers one year and replaces that year (budget revisions).
     replace_key="period // 100",
     amount="kommunbidrag",
-    total_row="c_period IS NULL AND regexp_matches(lower(raw), '(summa|totalt)')",
+    total_row=TOTAL_ROW,
     period_column="period",
     file_year_from="name",
 )
@@ -189,6 +202,7 @@ REPORT_STRUCTURE = CsvSource(
     checks=(
         _year("GiltigFran", "c_giltigfran"),
         _year("GiltigTill", "c_giltigtill", optional=True),
+        _valid_years(),
         Check(
             f"NOT regexp_full_match(coalesce(c_ansvar, ''), {ANSVAR_RANGE})",
             "'Ansvar ''' || coalesce(c_ansvar, '') || ''' is not a unit code or a range "
@@ -234,6 +248,7 @@ REPORTS = CsvSource(
     checks=(
         _year("GiltigFran", "c_giltigfran"),
         _year("GiltigTill", "c_giltigtill", optional=True),
+        _valid_years(),
         _required_text("Rapport", "c_rapport"),
         _required_text("Rubrik", "c_rubrik"),
         _required_text("Summarad", "c_summarad"),
