@@ -1,20 +1,33 @@
 """`ifo`: the command line for the nightly run, the demo and the controllers' terminal.
 
-ifo sample            write the demo's sample exports into the landing directory
-ifo run               load what has landed, rebuild and publish the marts (Dagster job)
-ifo run --months 2019-01:2019-03    also reload those months from the archived files
-ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
-ifo status            what loaded last, from which file, what failed and why, what is stale
+    ifo sample            write the demo's sample exports into the landing directory
+    ifo run               load what has landed, rebuild and publish the marts, refresh Kolada
+    ifo run --offline     the same without Kolada (the marts use the last landed fetch)
+    ifo run --months 2019-01:2019-03    also reload those months from the archived files
+    ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
+    ifo status            the last runs, what was refused, what does not add up, what is stale;
+                          exits 1 when something needs a person
+
+Expected failures (a refused file, no network, a bad argument) end in one paragraph, never a
+stack trace; `--verbose`, and the log under $IFO_WAREHOUSE_DIR/logs/, have the details.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from contextlib import closing, redirect_stdout
+import traceback
+from contextlib import closing, redirect_stderr, redirect_stdout
+from pathlib import Path
 
-from ifo_pipeline.settings import TIMEZONE, Settings
+import duckdb
+
+from ifo_pipeline import stopping
+from ifo_pipeline.settings import TIMEZONE, Settings, SettingsError
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,26 +39,80 @@ def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ifo_pipeline.runner import run_pipeline
+    from ifo_pipeline.runner import Interrupted, run_pipeline
 
-    if args.verbose:
-        outcome = run_pipeline(
-            settings, log_level="DEBUG", offline=args.offline, months=args.months
+    if not settings.warehouse_dir.exists():
+        print(f"Making a new warehouse in {settings.warehouse_dir}")
+    log_path = settings.warehouse_dir / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"offline": args.offline, "months": args.months, "force": args.force}
+    try:
+        if args.verbose:
+            outcome = run_pipeline(settings, log_level="DEBUG", **options)
+        else:
+            # Dagster's and dbt's own output go to the log file, not the terminal.
+            with (
+                log_path.open("w", encoding="utf-8") as log,
+                redirect_stdout(log),
+                redirect_stderr(log),
+            ):
+                _log_to(log, logging.INFO)
+                outcome = run_pipeline(settings, log_level="INFO", **options)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        stop_children()
+        print(
+            str(exc)
+            or "ifo run was stopped before its run began. Nothing half-done was kept, and "
+            f"{settings.published_path.name} still holds the last good run's marts. Run ifo run "
+            "again to finish.",
+            file=sys.stderr,
         )
-    else:
-        # dbt's own output (dagster-dbt writes it to stdout) goes to a log file, not the terminal.
-        log_path = settings.warehouse_dir / "logs" / "last_run.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log):
-            outcome = run_pipeline(settings, offline=args.offline, months=args.months)
-        print(f"dbt output: {log_path}")
+        return EXIT_INTERRUPTED
+    if not args.verbose:
+        print(f"Log: {log_path}")
     for line in outcome.notes:
         print(line)
     if not outcome.success:
         print(outcome.failure_message, file=sys.stderr)
-        return 1
-    print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
+        return EXIT_FAILED
+    if outcome.published:
+        print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
     return 0
+
+
+def stop_children(grace_seconds: float = 5.0) -> None:
+    """A stopped run leaves no child behind (a dbt build holding the warehouse's lock)."""
+    import psutil
+
+    # Python's own multiprocessing resource tracker cleans up after us by itself.
+    children = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if "resource_tracker" not in " ".join(_cmdline(child))
+    ]
+    for child in children:
+        child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_seconds)
+    for child in alive:
+        child.kill()
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except psutil.Error:  # gone already
+        return []
+
+
+def _log_to(stream, level: int) -> None:
+    """The package's own log lines (files loaded, refused, retries) into the run's log."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("ifo_pipeline")
+    logger.handlers = [handler]
+    logger.setLevel(level)
 
 
 def month_range(text: str) -> tuple[int, int]:
@@ -56,10 +123,22 @@ def month_range(text: str) -> tuple[int, int]:
     try:
         months = (period_of(first), period_of(last or first))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not YYYY-MM[:YYYY-MM]: {text}") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not YYYY-MM or YYYY-MM:YYYY-MM (e.g. 2019-01:2019-03)"
+        ) from None
     if months[0] > months[1] or not all(1 <= m % 100 <= 12 for m in months):
-        raise argparse.ArgumentTypeError(f"not a range of months: {text}")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a range of months (YYYY-MM:YYYY-MM, first before last, months 01-12)"
+        )
     return months
+
+
+def one_month(text: str) -> tuple[int, int]:
+    """'2019-03' -> (2019, 3)."""
+    if ":" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one month YYYY-MM (e.g. 2019-03)")
+    first, _ = month_range(text)
+    return first // 100, first % 100
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,11 +149,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         render_volume_table,
     )
 
-    year, month = (int(part) for part in args.month.split("-"))
+    year, month = args.month
     path = settings.published_path
     if not path.exists():
         print(f"No published marts at {path}: run `ifo run` first.", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     with closing(connect_published(path)) as con:
         try:
             print(render_result_report(con, year, month))
@@ -83,7 +162,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             print(render_volume_table(con, year, month))
         except LookupError as exc:
             print(f"Nothing to report: {exc}.", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
     return 0
 
 
@@ -94,11 +173,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
     from ifo_pipeline.operations import status_report
-    from ifo_pipeline.publish import connect_published
+    from ifo_pipeline.publish import connect_published, migrate_layout
 
+    migrate_layout(settings.warehouse_dir)
     if not settings.warehouse_path.exists():
         print(f"No warehouse at {settings.warehouse_path}: nothing has run yet.")
-        return 1
+        return EXIT_FAILED
     try:
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         where = f"{settings.warehouse_path}"
@@ -107,38 +187,29 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         where = f"{settings.published_path} (a run is in progress; last published state)"
     with closing(con):
         print(f"Warehouse: {where}")
-        print(
-            status_report(
-                con,
-                datetime.now(ZoneInfo(TIMEZONE)).date(),
-                settings.ledger_due_day,
-                settings.replacement_warning_share,
-            )
+        status = status_report(
+            con,
+            datetime.now(ZoneInfo(TIMEZONE)).date(),
+            settings.ledger_due_day,
+            settings.replacement_warning_share,
         )
-    if os.environ.get("DAGSTER_HOME"):
-        import dagster as dg
-
-        instance = dg.DagsterInstance.get()
-        print("Last runs (Dagster):")
-        for run in instance.get_runs(limit=5):
-            record = instance.get_run_record_by_id(run.run_id)
-            started = "-"
-            if record and record.start_time:
-                started = datetime.fromtimestamp(record.start_time).strftime("%Y-%m-%d %H:%M")
-            print(f"  {run.run_id[:8]}  {run.status.value:<9} {started}  {run.job_name}")
-    return 0
+    print(status.text)
+    return EXIT_FAILED if status.attention else 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ifo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sample = sub.add_parser("sample", help="write the demo's sample exports")
     sample.add_argument(
-        "--rows", type=int, default=60, help="ledger rows per unit and month (default 60)"
+        "--rows",
+        type=positive_int,
+        default=60,
+        help="ledger rows per unit and month (default 60)",
     )
-    run = sub.add_parser("run", help="materialise every asset from what has landed")
+    run = sub.add_parser("run", help="load what has landed, rebuild and publish the marts")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
     run.add_argument(
         "--months",
@@ -150,17 +221,74 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--offline",
         action="store_true",
-        help="do not fetch from Kolada ($KOLADA_BASE_URL); parse what has landed",
+        help="do not fetch from Kolada ($KOLADA_BASE_URL); use the last landed fetch",
     )
-    sub.add_parser("status", help="what loaded last, what failed and why, what is stale")
+    run.add_argument(
+        "--force", action="store_true", help="rebuild and publish even when nothing is new"
+    )
+    sub.add_parser("status", help="the last runs, what failed and why, what is stale")
     report = sub.add_parser("report", help="print a month's result tables")
-    report.add_argument("--month", required=True, help="YYYY-MM, e.g. 2019-03")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env(dict(os.environ))
-    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report, "status": cmd_status}[
-        args.command
-    ]
-    return handler(args, settings)
+    report.add_argument(
+        "--month", required=True, type=one_month, metavar="YYYY-MM", help="e.g. 2019-03"
+    )
+    return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    stopping.install()  # first: a stop during the slow imports that follow is not lost
+    args = build_parser().parse_args(argv)  # a bad argument: argparse says so, exit 2
+    try:
+        settings = Settings.from_env(dict(os.environ))
+    except SettingsError as exc:
+        print(f"ifo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report, "status": cmd_status}
+    try:
+        return handler[args.command](args, settings)
+    except KeyboardInterrupt:
+        print("ifo: stopped.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():  # expected: another run (or a writer) holds it
+            print(
+                f"ifo {args.command}: the warehouse {settings.warehouse_dir} is in use by "
+                f"another process (one run at a time): {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        return _unexpected(args.command, settings, exc)
+    except Exception as exc:  # a defect, not an expected failure: the details go to a file
+        return _unexpected(args.command, settings, exc)
+
+
+def _unexpected(command: str, settings: Settings, exc: Exception) -> int:
+    crash_log = _write_crash_log(settings.warehouse_dir, exc)
+    print(
+        f"ifo {command} failed unexpectedly: {type(exc).__name__}: {exc}. "
+        f"The details are in {crash_log}; please report it.",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def _write_crash_log(warehouse_dir: Path, exc: Exception) -> Path:
+    path = warehouse_dir / "logs" / "ifo-error.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        path = Path(os.devnull)
+    return path
 
 
 if __name__ == "__main__":

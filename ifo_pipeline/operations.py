@@ -15,10 +15,18 @@ import duckdb
 
 from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
 from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file, not_a_file_identity
-from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, column_map_or_empty, landed_files
+from ifo_pipeline.ingest.sources import (
+    COLUMN_MAP,
+    CSV_SOURCES,
+    LEDGER,
+    column_map_or_empty,
+    landed_files,
+)
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.kolada.landing import fetch_identity, latest_fetch
 from ifo_pipeline.months import month_key
+from ifo_pipeline.runs import last_runs
 from ifo_pipeline.settings import Settings
 
 FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
@@ -60,6 +68,8 @@ def file_months(
         if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
             year = file_year(path)
             return [year * 100 + month for month in range(1, 13)]
+    except duckdb.InterruptException:  # a stop, not a file that cannot be read
+        raise KeyboardInterrupt from None
     except Exception:  # whatever cannot be read here is refused, with its reason, by the load
         return None
     return []
@@ -100,6 +110,26 @@ def file_identity(path: Path) -> str:
         return exc.sha256 or not_a_file_identity(path)
 
 
+def nothing_new(settings: Settings) -> bool:
+    """Every landed file (and the latest Kolada fetch) was seen before, and the last finance
+    run succeeded and published: a run would rebuild the same marts."""
+    if not (settings.warehouse_path.exists() and settings.published_path.exists()):
+        return False
+    with closing(connect(settings.warehouse_path)) as con:
+        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+        last = con.execute(
+            "SELECT outcome FROM ops.runs WHERE job = 'ifo_all' ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    if last is None or last[0] != "succeeded":
+        return False
+    for source in (*FILE_SOURCES, COLUMN_MAP):
+        for path in landed_files(settings.landing_dir, source):
+            if file_identity(path) not in seen:
+                return False
+    fetch = latest_fetch(settings.landing_dir)
+    return fetch is None or fetch_identity(fetch) in seen
+
+
 @dataclass(frozen=True)
 class Staleness:
     stale: bool
@@ -108,12 +138,24 @@ class Staleness:
 
 
 def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Staleness:
-    """Last month's ledger must have arrived by `due_day` of this month."""
+    """Last month's ledger must have arrived by `due_day` of this month (0: no expectation).
+
+    A warehouse whose latest ledger month is more than a year old is a historical extract (the
+    demo's sample ends in 2019-03): it is not expected to be current, and says so."""
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     expected = year * 100 + month
     latest = max(loaded_periods, default=None)
     if expected in loaded_periods:
         return Staleness(False, expected, f"the ledger for {year}-{month:02d} has arrived")
+    if due_day == 0:
+        return Staleness(False, expected, "no freshness expected (IFO_LEDGER_DUE_DAY=0)")
+    if latest is not None and _months_between(latest, expected) > 12:
+        return Staleness(
+            False,
+            expected,
+            f"the ledger ends at {_period(latest)}: a historical extract, not expected to be "
+            "current",
+        )
     if today.day <= due_day:
         return Staleness(
             False,
@@ -129,6 +171,10 @@ def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Sta
     )
 
 
+def _months_between(first: int, last: int) -> int:
+    return (last // 100 - first // 100) * 12 + last % 100 - first % 100
+
+
 def _period(period: int | None) -> str:
     return "none" if period is None else month_key(period)
 
@@ -137,11 +183,35 @@ def loaded_ledger_periods(con: duckdb.DuckDBPyConnection) -> set[int]:
     return {r[0] for r in con.execute("SELECT DISTINCT period FROM raw.ledger_lines").fetchall()}
 
 
+@dataclass(frozen=True)
+class Status:
+    lines: list[str]
+    attention: list[str]  # what needs a person; empty when all is well
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 def status_report(
     con: duckdb.DuckDBPyConnection, today: date, due_day: int, replacement_share: float = 0.5
-) -> str:
-    """What loaded last, from which file, what failed and why, what is stale."""
-    lines = ["Last load per source:"]
+) -> Status:
+    """The last runs, what loaded last, what was refused and not yet re-delivered, what does
+    not add up, what is stale, and the last good Kolada fetch."""
+    lines, attention = ["Last runs:"], []
+    runs = last_runs(con)
+    for run in runs:
+        when = f"{run.started_at:%Y-%m-%d %H:%M}"
+        what = "published" if run.published else "nothing published"
+        lines.append(
+            f"  {run.job:<8} {when}  {run.outcome}, {what}"
+            + (f": {run.message}" if run.message and run.outcome != "succeeded" else "")
+        )
+        if run.outcome in ("failed", "interrupted"):
+            attention.append(f"the last {run.job} run {run.outcome}")
+    if not runs:
+        lines.append("  none recorded yet")
+    lines.append("Last load per source:")
     for source, file_name, outcome, rows, rejected, loaded_at in con.execute("""
             SELECT source, file_name, outcome, rows_loaded, rows_rejected, loaded_at
             FROM ops.load_log
@@ -151,11 +221,15 @@ def status_report(
             f"  {source:<17} {loaded_at:%Y-%m-%d %H:%M}  {file_name}  {outcome}, "
             f"{rows} rows, {rejected} rejected"
         )
-    refused = con.execute("""SELECT source, file_name, message FROM ops.load_log
-                             WHERE outcome = 'rejected' ORDER BY load_id DESC LIMIT 10
-                          """).fetchall()
-    lines.append("Refused files:" if refused else "Refused files: none")
-    lines += [f"  {source}: {message}" for source, _, message in refused]
+    refused = outstanding_refusals(con)
+    lines.append(
+        f"REFUSED: {len(refused)} file(s) refused and not re-delivered since:"
+        if refused
+        else "Refused files: none outstanding"
+    )
+    lines += [f"  {message}" for message in refused]
+    if refused:
+        attention.append(f"{len(refused)} refused file(s)")
     rejects = con.execute("""SELECT source, count(*) FROM ops.rejects
                              WHERE line_number IS NOT NULL OR raw IS NOT NULL
                              GROUP BY source ORDER BY source""").fetchall()
@@ -170,6 +244,8 @@ def status_report(
         else "Reconciliation: every file balances, to the öre"
     )
     lines += [f"  {u.describe()}" for u in unbalanced]
+    if unbalanced:
+        attention.append(f"{len(unbalanced)} unbalanced file(s)")
     replaced = large_replacements(con, replacement_share)
     if replaced:
         lines.append(
@@ -177,9 +253,39 @@ def status_report(
             "of what they replaced (ops.replacements):"
         )
         lines += [f"  {r.describe()}" for r in replaced]
+        attention.append(f"{len(replaced)} large replacement(s)")
     staleness = ledger_staleness(loaded_ledger_periods(con), today, due_day)
     lines.append(("STALE: " if staleness.stale else "Fresh: ") + staleness.message)
-    return "\n".join(lines)
+    if staleness.stale:
+        attention.append("the ledger is late")
+    kolada = con.execute(
+        """SELECT file_name, loaded_at FROM ops.load_log
+           WHERE source = 'kolada' AND file_name LIKE '%manifest.json'
+           ORDER BY load_id DESC LIMIT 1"""
+    ).fetchone()
+    lines.append(
+        f"Kolada: last good fetch {kolada[0].split('/')[0]}, loaded {kolada[1]:%Y-%m-%d %H:%M}"
+        if kolada
+        else "Kolada: no fetch loaded yet"
+    )
+    lines.append("NEEDS ATTENTION: " + "; ".join(attention) if attention else "All is well.")
+    return Status(lines, attention)
+
+
+def outstanding_refusals(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Refused files whose name has not been delivered successfully since."""
+    return [
+        row[0]
+        for row in con.execute(
+            """SELECT message FROM ops.load_log refused
+               WHERE outcome = 'rejected' AND NOT EXISTS (
+                   SELECT 1 FROM ops.load_log later
+                   WHERE later.source = refused.source AND later.file_name = refused.file_name
+                     AND later.load_id > refused.load_id
+                     AND later.outcome IN ('loaded', 'loaded_with_rejects'))
+               ORDER BY load_id"""
+        ).fetchall()
+    ]
 
 
 @dataclass(frozen=True)

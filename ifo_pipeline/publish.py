@@ -1,4 +1,4 @@
-"""Publish the marts (and the ops tables) as the file controllers read: `marts.duckdb`.
+"""Publish the marts (and the ops tables) as the file controllers read: `ifo.duckdb`.
 
 A new file is written beside the old one and renamed over it in one step (POSIX rename), so a
 reader sees yesterday's file or tonight's, never half of one; a reader holding the old file
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from ifo_pipeline.settings import PUBLISHED_DATABASE, WORKING_DATABASE
+
 PUBLISHED_SCHEMAS = ("marts", "ops")
 
 
@@ -22,8 +24,10 @@ def _quote(text: str) -> str:
 
 def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
     """Copy every table and view of the published schemas; returns rows per table."""
+    # A run stopped half-way through publishing left its staging file: never a published one.
+    for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     staging = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
-    staging.unlink(missing_ok=True)
     copied: dict[str, int] = {}
     wh = warehouse_path.stem
     with closing(duckdb.connect()) as con:
@@ -56,17 +60,34 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
             copied[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         con.execute("DETACH published")
         con.execute(f"DETACH {wh}")
-    os.replace(staging, published_path)
+    try:
+        os.replace(staging, published_path)
+    finally:
+        staging.unlink(missing_ok=True)
     return copied
 
 
 def connect_published(published_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published marts, as a controller opens them.
+    """A read-only connection to the published marts, as a controller opens them: the file's
+    catalog is `ifo`, so `marts.resultatrapport` means the schema's table without an ATTACH."""
+    return duckdb.connect(str(published_path), read_only=True)
 
-    Opened directly, the file's catalog is called `marts` like its schema, and DuckDB calls
-    `marts.resultatrapport` ambiguous; attached as `ifo`, the contract's names work as written.
-    """
-    con = duckdb.connect()
-    con.execute(f"ATTACH {_quote(str(published_path))} AS ifo (READ_ONLY)")
-    con.execute("USE ifo")
-    return con
+
+def migrate_layout(warehouse_dir: Path) -> list[str]:
+    """A warehouse from before the rename: the working database was `ifo.duckdb` and the
+    published one `marts.duckdb`. Rename both, once; returns what was done."""
+    done: list[str] = []
+    old_working, old_published = warehouse_dir / "ifo.duckdb", warehouse_dir / "marts.duckdb"
+    working = warehouse_dir / WORKING_DATABASE
+    if old_working.exists() and not working.exists():
+        for suffix in ("", ".wal"):
+            source = Path(f"{old_working}{suffix}")
+            if source.exists():
+                os.replace(source, Path(f"{working}{suffix}"))
+        if old_published.exists():
+            os.replace(old_published, warehouse_dir / PUBLISHED_DATABASE)
+        done.append(
+            f"migrated {warehouse_dir}: the working database is now {WORKING_DATABASE}, the "
+            f"published one {PUBLISHED_DATABASE} (was marts.duckdb)"
+        )
+    return done

@@ -1,19 +1,30 @@
-"""Run the nightly job in-process through the same Dagster definitions the UI loads.
+"""Run the pipeline in-process through the same Dagster definitions the UI loads.
 
-With DAGSTER_HOME set, the run is recorded in that instance: it shows in the UI's run history
-and can be re-executed from there.
+`ifo run` is two Dagster runs: the finance job (`ifo_all`: load what has landed, rebuild and
+publish the marts from the last complete Kolada fetch), then, unless offline, the Kolada job
+(fetch, load, rebuild the Kolada marts, publish). A Kolada outage therefore never holds back
+the finance figures: it fails the second run only, within IFO_KOLADA_DEADLINE_SECONDS.
+
+Every run is recorded in `ops.runs`. With DAGSTER_HOME set, runs are also recorded in that
+instance: they show in the UI's run history and can be re-executed from there.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from ifo_pipeline import stopping
 from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
+from ifo_pipeline.kolada.landing import latest_fetch
 from ifo_pipeline.months import month_key
-from ifo_pipeline.operations import pending_months
+from ifo_pipeline.operations import nothing_new, pending_months
+from ifo_pipeline.publish import migrate_layout
+from ifo_pipeline.runs import finish_run, start_run
 from ifo_pipeline.settings import Settings
 
 
@@ -23,25 +34,34 @@ class RunOutcome:
     run_id: str
     failure_message: str = ""
     notes: list[str] = field(default_factory=list)
+    published: bool = False
+    kolada_failure: str = ""  # set when only the Kolada part failed
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM during a run: what was stopped, and that the warehouse is intact."""
 
 
 def run_pipeline(
     settings: Settings,
     instance: dg.DagsterInstance | None = None,
-    log_level: str = "WARNING",
+    log_level: str = "CRITICAL",
     offline: bool = False,
     run_config: dict | None = None,
     months: tuple[int, int] | None = None,
+    force: bool = False,
 ) -> RunOutcome:
-    """Run the nightly job. `offline` leaves out the Kolada fetch and parses what has landed.
+    """Run the finance job, then (unless `offline`) the Kolada job.
 
     `months` (YYYYMM, first and last) reloads that range of months; by default the run covers
-    the months of the ledger and volume files that have landed since the last load.
+    the months of the ledger and volume files that have landed since the last load. With
+    nothing new to load (and no Kolada refresh due) nothing is rebuilt, unless `force`.
     """
-    from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions, checks_for
+    from ifo_pipeline.defs import KOLADA_JOB, NIGHTLY_JOB, build_definitions, checks_for
     from ifo_pipeline.defs.kolada import FETCH_KEY
     from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
 
+    notes = migrate_layout(settings.warehouse_dir)
     partitions = monthly_partitions(settings)
     if months is None:
         pending, unreadable = pending_months(settings)
@@ -55,11 +75,22 @@ def run_pipeline(
             return RunOutcome(
                 False,
                 "",
-                f"ifo run: {span[0]} .. {span[1]} is not within the "
-                f"monthly partitions {valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH "
-                "to the current month); nothing was run.",
+                f"ifo run: {span[0]} .. {span[1]} is not within the monthly partitions "
+                f"{valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH to the current month); nothing "
+                "was run.",
             )
-    notes = [
+    kolada_due = not offline and kolada_refresh_due(settings)
+    if not (force or span or kolada_due) and nothing_new(settings):
+        return RunOutcome(
+            True,
+            "",
+            notes=[
+                *notes,
+                "Nothing new has landed since the last good run and no Kolada refresh is due: "
+                f"{settings.published_path.name} is current (ifo run --force rebuilds it).",
+            ],
+        )
+    notes += [
         f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
         for source in CSV_SOURCES
         if not landed_files(settings.landing_dir, source)
@@ -69,7 +100,7 @@ def run_pipeline(
     keys = [
         k
         for k in graph.get_all_asset_keys()
-        if not (offline and k == FETCH_KEY) and (span or graph.get(k).partitions_def is None)
+        if k != FETCH_KEY and (span or graph.get(k).partitions_def is None)
     ]
     job = defs.resolve_job_def(NIGHTLY_JOB).get_subset(
         asset_selection=set(keys),
@@ -83,15 +114,65 @@ def run_pipeline(
             if os.environ.get("DAGSTER_HOME")
             else dg.DagsterInstance.ephemeral()
         )
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        tags=range_tags(*span) if span else None,
-        run_config={
-            **(run_config or {}),
-            "loggers": {"console": {"config": {"log_level": log_level}}},
-        },
+    config = {
+        **(run_config or {}),
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
+    months_text = f"{span[0]}..{span[1]}" if span else None
+    finance = _execute(
+        settings, job, instance, config, months_text, range_tags(*span) if span else None
     )
+    outcome = _outcome(settings, finance, notes)
+    if offline or not outcome.success:
+        return outcome
+    kolada = _execute(settings, defs.resolve_job_def(KOLADA_JOB), instance, config, None, None)
+    if not kolada.success:
+        outcome.success = False
+        outcome.kolada_failure = kolada_failure_message(settings, kolada)
+        outcome.failure_message = outcome.kolada_failure
+    return outcome
+
+
+def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteInProcessResult:
+    """One Dagster run, recorded in ops.runs from start to end (interrupted included)."""
+    stopping.check()  # a stop asked for before the run began (and swallowed by a library)
+    run_id = str(uuid.uuid4())
+    start_run(settings.warehouse_path, run_id, job.name, months_text)
+    try:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, tags=tags, run_config=config, run_id=run_id
+        )
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+        finish_run(settings.warehouse_path, run_id, job.name, "interrupted", "stopped by a signal")
+        raise Interrupted(
+            f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
+            f"kept: loads are all or nothing, and {settings.published_path.name} still holds the "
+            "last good run's marts. Run ifo run again to finish."
+        ) from None
+    interrupted = any(
+        _was_interrupt(e.step_failure_data.error) for e in result.get_step_failure_events()
+    )
+    if interrupted:
+        finish_run(settings.warehouse_path, run_id, job.name, "interrupted", "stopped by a signal")
+        raise Interrupted(
+            f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
+            f"kept, and {settings.published_path.name} still holds the last good run's marts. "
+            "Run ifo run again to finish."
+        )
+    problems, warnings = run_findings(result)
+    message = "; ".join(problems) or "; ".join(f"warning: {w}" for w in warnings) or "ok"
+    finish_run(
+        settings.warehouse_path,
+        run_id,
+        job.name,
+        "succeeded" if result.success else "failed",
+        message[:4000],
+    )
+    return result
+
+
+def run_findings(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
+    """What failed (blocking checks, steps) and what warned, each with its reason."""
     problems, warnings = [], []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
@@ -107,26 +188,72 @@ def run_pipeline(
         if error and error.cls_name == "DagsterAssetCheckFailedError":
             continue  # the failed check itself is reported above, with its reason
         problems.append(f"step {event.step_key}: {_error_summary(error)}")
-    notes += [f"warning: {w}" for w in warnings]
+    return problems, warnings
+
+
+def _outcome(settings: Settings, result: dg.ExecuteInProcessResult, notes: list[str]) -> RunOutcome:
+    problems, warnings = run_findings(result)
+    notes = [*notes, *(f"warning: {w}" for w in warnings)]
     if result.success:
-        return RunOutcome(True, result.run_id, notes=notes)
+        return RunOutcome(True, result.run_id, notes=notes, published=True)
     message = (
         f"ifo run failed (run {result.run_id}): "
         + "; ".join(problems or ["see the run log"])
         + f". Nothing was published: {settings.published_path.name} still holds the last good "
-        "run's marts. Fix the cause (ops.load_log and ops.rejects say what was refused and why) "
-        "and run again, or re-execute the run from failure in the Dagster UI."
+        "run's marts. Fix the cause (ifo status, ops.load_log and ops.rejects say what was "
+        "refused and why) and run again, or re-execute the run from failure in the Dagster UI."
     )
     return RunOutcome(False, result.run_id, message, notes)
 
 
+def kolada_failure_message(settings: Settings, result: dg.ExecuteInProcessResult) -> str:
+    problems, _ = run_findings(result)
+    last = latest_fetch(settings.landing_dir)
+    when = _fetch_time(last.name) if last else None
+    return (
+        f"The finance marts were published to {settings.published_path}, but Kolada could "
+        f"not be reached at {settings.kolada_base_url} (gave up within "
+        f"{settings.kolada_deadline_seconds} s): {'; '.join(problems) or 'see the run log'}. "
+        "The Kolada marts keep the last good fetch"
+        + (f", from {when:%Y-%m-%d %H:%M} UTC" if when else " (none has landed yet)")
+        + ". Rerun later (ifo run, or the kolada job in the Dagster UI), or use ifo run "
+        "--offline to leave Kolada out."
+    )
+
+
+def kolada_refresh_due(settings: Settings, now: datetime | None = None) -> bool:
+    """Kolada publishes a few times a year: one fetch a day is plenty."""
+    last = latest_fetch(settings.landing_dir)
+    if last is None:
+        return True
+    when = _fetch_time(last.name)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    return when is None or (now - when).total_seconds() > 20 * 3600
+
+
+def _fetch_time(name: str) -> datetime | None:
+    try:
+        return datetime.strptime(name.removeprefix("fetch_"), "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+
+
+INTERRUPTS = {"DagsterExecutionInterruptedError", "InterruptException", "KeyboardInterrupt"}
+
+
+def _was_interrupt(error) -> bool:
+    """A step that failed because the run was stopped (DuckDB reports a stop as its own)."""
+    while error is not None:
+        if error.cls_name in INTERRUPTS:
+            return True
+        error = error.cause
+    return False
+
+
 def _error_summary(error) -> str:
-    """The informative part of a step's error: dbt's own errors when dbt failed."""
+    """The informative part of a step's error: the user code's own exception, first lines."""
     if error is None:
         return "failed"
     while error.cause is not None:  # the user code's own exception, not Dagster's wrapper
         error = error.cause
-    text = error.message.strip()
-    if "Errors parsed from dbt logs:" in text:
-        text = text.split("Errors parsed from dbt logs:", 1)[1]
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())[:1500]
+    return " ".join(line.strip() for line in error.message.splitlines() if line.strip())[:1500]

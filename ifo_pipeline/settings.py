@@ -1,78 +1,188 @@
-"""Where things live. One source of truth: the environment, read when asked, never at import.
+"""Where things live and how the pipeline behaves: one `Settings`, built once from the
+environment (never at import), used by the CLI, the Dagster resources and dbt alike.
 
-`IFO_WAREHOUSE_DIR` names the warehouse for Dagster, dbt (profiles.yml) and the CLI alike;
-`IFO_LANDING_DIR` names the landing area the exports are dropped into.
+`IFO_WAREHOUSE_DIR` names the warehouse for Dagster, dbt (profiles.yml) and the CLI. Unset, the
+warehouse is found the way git finds a repository: the nearest `warehouse/` holding `ifo.duckdb`
+from the working directory up; in the project's own root a new one may be made there. Anywhere
+else `ifo` refuses rather than silently making an empty warehouse in a random directory.
+
+Each default is written once, in the table below; a value that cannot be right (a due day of
+40, a bad cron expression) is refused at start, naming the variable.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
 LANDING_DIR_ENV = "IFO_LANDING_DIR"
-KOLADA_BASE_URL_ENV = "KOLADA_BASE_URL"
-DEFAULT_KOLADA_BASE_URL = "https://api.kolada.se/v3"
-NIGHTLY_CRON_ENV = "IFO_NIGHTLY_CRON"  # when the nightly run starts, Europe/Stockholm
-LEDGER_DUE_DAY_ENV = "IFO_LEDGER_DUE_DAY"  # last month's export is due by this day
-KOLADA_STEP_RETRIES_ENV = "IFO_KOLADA_STEP_RETRIES"
-KOLADA_RETRY_DELAY_ENV = "IFO_KOLADA_RETRY_DELAY_SECONDS"
-REPLACEMENT_WARNING_SHARE_ENV = "IFO_REPLACEMENT_WARNING_SHARE"
-FIRST_MONTH_ENV = "IFO_FIRST_MONTH"  # the first accounting month with a partition, YYYY-MM
 TIMEZONE = "Europe/Stockholm"  # the schedule's clock and the partitions' calendar
+WORKING_DATABASE = "pipeline.duckdb"  # the pipeline's own; only the pipeline opens it
+PUBLISHED_DATABASE = "ifo.duckdb"  # what controllers open, read-only
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be right; the message names the variable and the valid form."""
 
 
 @dataclass(frozen=True)
 class Settings:
     warehouse_dir: Path
     landing_dir: Path
-    kolada_base_url: str = DEFAULT_KOLADA_BASE_URL
+    kolada_base_url: str = "https://api.kolada.se/v3"
+    # When the nightly run starts (Europe/Stockholm); the Kolada fetch runs as its own job.
     nightly_cron: str = "0 2 * * *"
-    ledger_due_day: int = 10
-    # After the client's own retries, Dagster retries the whole Kolada fetch step this many
-    # times, waiting this long (doubling): an outage of the API often lasts minutes.
-    kolada_step_retries: int = 2
-    kolada_retry_delay_seconds: int = 600
-    first_month: str = "2015-01"
+    kolada_cron: str = "30 1 * * *"
+    # The whole Kolada fetch, retries included, gives up after this many seconds.
+    kolada_deadline_seconds: int = 180
+    ledger_due_day: int = 10  # last month's ledger export is late after this day
+    first_month: str = "2015-01"  # the first accounting month with a partition
     # A delivery that removes more than this share of a replaced period's rows or net amount
     # loads, but raises a warning (a truncated re-export looks exactly like that).
     replacement_warning_share: float = 0.5
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
+        """The settings of this environment; raises SettingsError for a wrong value."""
         env = os.environ if environ is None else environ
-        warehouse_dir = Path(env.get(WAREHOUSE_DIR_ENV) or "warehouse").resolve()
-        landing_dir = Path(env.get(LANDING_DIR_ENV) or warehouse_dir / "landing").resolve()
-        return cls(
-            warehouse_dir=warehouse_dir,
-            landing_dir=landing_dir,
-            kolada_base_url=env.get(KOLADA_BASE_URL_ENV) or DEFAULT_KOLADA_BASE_URL,
-            nightly_cron=env.get(NIGHTLY_CRON_ENV) or "0 2 * * *",
-            ledger_due_day=int(env.get(LEDGER_DUE_DAY_ENV) or 10),
-            kolada_step_retries=int(env.get(KOLADA_STEP_RETRIES_ENV) or 2),
-            kolada_retry_delay_seconds=int(env.get(KOLADA_RETRY_DELAY_ENV) or 600),
-            first_month=env.get(FIRST_MONTH_ENV) or "2015-01",
-            replacement_warning_share=float(env.get(REPLACEMENT_WARNING_SHARE_ENV) or 0.5),
-        )
+        warehouse_dir = find_warehouse(env, cwd or Path.cwd())
+        landing = env.get(LANDING_DIR_ENV)
+        values: dict[str, object] = {
+            "warehouse_dir": warehouse_dir,
+            "landing_dir": Path(landing).resolve() if landing else warehouse_dir / "landing",
+        }
+        for f in fields(cls):
+            name = ENV_NAMES.get(f.name)
+            if name and env.get(name):
+                values[f.name] = _convert(name, env[name], type(f.default))
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        problems = []
+        for field_name in ("nightly_cron", "kolada_cron"):
+            if not is_cron(getattr(self, field_name)):
+                problems.append(
+                    f"{ENV_NAMES[field_name]}={getattr(self, field_name)!r} is not a cron "
+                    "expression (five fields, e.g. '0 2 * * *')"
+                )
+        if not 0 <= self.ledger_due_day <= 28:
+            problems.append(
+                f"{ENV_NAMES['ledger_due_day']}={self.ledger_due_day} must be a day of the month "
+                "from 1 to 28 (0: no freshness expectation)"
+            )
+        if not re.fullmatch(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])", self.first_month):
+            problems.append(f"{ENV_NAMES['first_month']}={self.first_month!r} must be YYYY-MM")
+        if not 0 < self.replacement_warning_share <= 1:
+            problems.append(
+                f"{ENV_NAMES['replacement_warning_share']}={self.replacement_warning_share} "
+                "must be a share above 0 and at most 1 (0.5 = 50 %)"
+            )
+        if not 10 <= self.kolada_deadline_seconds <= 3600:
+            problems.append(
+                f"{ENV_NAMES['kolada_deadline_seconds']}={self.kolada_deadline_seconds} must be "
+                "from 10 to 3600 seconds"
+            )
+        if not re.match(r"https?://", self.kolada_base_url):
+            problems.append(
+                f"{ENV_NAMES['kolada_base_url']}={self.kolada_base_url!r} must be an http(s) URL"
+            )
+        if problems:
+            raise SettingsError("; ".join(problems))
 
     @property
     def warehouse_path(self) -> Path:
         """The pipeline's own working warehouse; only the pipeline opens it."""
-        return self.warehouse_dir / "ifo.duckdb"
+        return self.warehouse_dir / WORKING_DATABASE
 
     @property
     def published_path(self) -> Path:
         """The copy controllers read (read-only), replaced atomically after a good run."""
-        return self.warehouse_dir / "marts.duckdb"
+        return self.warehouse_dir / PUBLISHED_DATABASE
 
     @property
     def archive_dir(self) -> Path:
         return self.warehouse_dir / "archive"
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target/ and logs live with the warehouse, not in the installed source."""
+        return self.warehouse_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.warehouse_dir / "dbt" / "logs"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: the same warehouse, as an absolute path."""
-        return {WAREHOUSE_DIR_ENV: str(self.warehouse_dir)}
+        return {
+            WAREHOUSE_DIR_ENV: str(self.warehouse_dir),
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
+            "DBT_LOG_PATH": str(self.dbt_log_dir),
+        }
+
+
+# Every setting but the two folders, by the environment variable that sets it.
+ENV_NAMES = {
+    "kolada_base_url": "KOLADA_BASE_URL",
+    "nightly_cron": "IFO_NIGHTLY_CRON",
+    "kolada_cron": "IFO_KOLADA_CRON",
+    "kolada_deadline_seconds": "IFO_KOLADA_DEADLINE_SECONDS",
+    "ledger_due_day": "IFO_LEDGER_DUE_DAY",
+    "first_month": "IFO_FIRST_MONTH",
+    "replacement_warning_share": "IFO_REPLACEMENT_WARNING_SHARE",
+}
+
+
+CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def is_cron(text: str) -> bool:
+    """Five fields of numbers, ranges, lists, steps and `*`, each within its range."""
+    parts = text.split()
+    if len(parts) != 5:
+        return False
+    for part, (low, high) in zip(parts, CRON_RANGES, strict=True):
+        for item in part.split(","):
+            match = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", item)
+            if not match:
+                return False
+            numbers = [int(n) for n in match.group(2, 3) if n is not None]
+            if any(not low <= n <= high for n in numbers) or match.group(4) == "0":
+                return False
+    return True
+
+
+def _convert(name: str, text: str, kind: type) -> object:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a {kind.__name__}") from None
+
+
+def find_warehouse(env: dict[str, str] | os._Environ, cwd: Path) -> Path:
+    """IFO_WAREHOUSE_DIR, else the nearest warehouse/ with a database from `cwd` up, else
+    `warehouse/` in the project's own root; anywhere else, SettingsError."""
+    if env.get(WAREHOUSE_DIR_ENV):
+        return Path(env[WAREHOUSE_DIR_ENV]).resolve()
+    cwd = cwd.resolve()
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / "warehouse"
+        if (candidate / WORKING_DATABASE).exists() or (candidate / PUBLISHED_DATABASE).exists():
+            return candidate
+        if candidate.is_dir() and (candidate / "marts.duckdb").exists():  # before the rename
+            return candidate
+    if (cwd / "workspace.yaml").exists() and (cwd / "dbt_project").is_dir():
+        return cwd / "warehouse"  # the project root: the first run makes the warehouse here
+    raise SettingsError(
+        f"no warehouse found in {cwd} or above it: set {WAREHOUSE_DIR_ENV} to the warehouse "
+        "directory (e.g. export IFO_WAREHOUSE_DIR=/srv/ifo/warehouse), or run ifo in the "
+        "project's root, where warehouse/ is made on the first run"
+    )

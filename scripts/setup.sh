@@ -12,5 +12,3 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
-# The dbt manifest must exist before Dagster loads the definitions (dagster dev, the daemon).
-(cd dbt_project && ../.venv/bin/dbt parse --quiet --profiles-dir .)

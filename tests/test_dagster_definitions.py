@@ -8,7 +8,7 @@ import sys
 
 import dagster as dg
 
-from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
+from ifo_pipeline.defs import KOLADA_JOB, NIGHTLY_JOB, build_definitions
 from tests.conftest import REPO
 
 # A snapshot of the graph: an accidental rename of an asset fails here, not in production.
@@ -55,7 +55,7 @@ EXPECTED_ASSETS = {
     "marts/resultatrapport",
     "marts/resultatrapport_tkr",
     "marts/rapporter",
-    "published/marts_duckdb",
+    "published/ifo_duckdb",
 }
 
 
@@ -66,7 +66,7 @@ def test_the_graph_runs_from_ingest_through_dbt_to_publishing(settings):
     assert keys == EXPECTED_ASSETS
     parents = graph.get(dg.AssetKey(["staging", "stg_ledger__lines"])).parent_keys
     assert dg.AssetKey(["raw", "ledger_lines"]) in parents
-    publish_parents = graph.get(dg.AssetKey(["published", "marts_duckdb"])).parent_keys
+    publish_parents = graph.get(dg.AssetKey(["published", "ifo_duckdb"])).parent_keys
     assert dg.AssetKey(["marts", "resultatrapport"]) in publish_parents
     assert {
         k.path[0] for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ingest"
@@ -120,9 +120,19 @@ def test_the_ledger_and_volume_counts_are_partitioned_by_accounting_month(settin
     )
 
 
-def test_the_nightly_job_selects_everything(settings):
-    job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == EXPECTED_ASSETS
+def test_the_finance_job_selects_everything_but_the_kolada_fetch(settings):
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(NIGHTLY_JOB)
+    finance = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert finance == EXPECTED_ASSETS - {"kolada/landed_responses"}
+    # The Kolada job: the fetch and what depends on it, down to publishing; no finance source.
+    kolada = {
+        k.to_user_string()
+        for k in defs.resolve_job_def(KOLADA_JOB).asset_layer.executable_asset_keys
+    }
+    assert {"kolada/landed_responses", "raw/kolada_values", "published/ifo_duckdb"} <= kolada
+    assert "marts/nettokostnadsavvikelse" in kolada
+    assert not {"raw/ledger_lines", "marts/resultatrapport"} & kolada
 
 
 def test_dagster_definitions_validate_passes(tmp_path):

@@ -286,11 +286,11 @@ def test_status_names_unbalanced_files_and_large_replacements(con, settings, tmp
     from ifo_pipeline.operations import status_report
 
     load(con, settings, ledger_file(tmp_path, "ok.csv", [line("201903", "1,00")] * 4))
-    assert "every file balances" in status_report(con, date(2019, 4, 2), 10)
+    assert "every file balances" in status_report(con, date(2019, 4, 2), 10).text
     load(con, settings, ledger_file(tmp_path, "ok2.csv", [line("201903", "1,00")]))
     rows = [line("201904", "100,00"), line("201904", "5O,00")]
     load(con, settings, ledger_file(tmp_path, "gap.csv", rows, total="150,00"))
-    report = status_report(con, date(2019, 5, 2), 10)
+    report = status_report(con, date(2019, 5, 2), 10).text
     assert "every file balances" not in report
     assert "UNBALANCED: 1 file(s)" in report and "gap.csv" in report
     assert (

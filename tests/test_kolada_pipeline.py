@@ -113,13 +113,10 @@ def replay_snapshot(httpserver, failures_before_answer: int | None) -> list[str]
 
 
 def fresh_settings(tmp_path, httpserver) -> Settings:
-    # No Dagster step retries here: the client's own retries are what is tested (the step
-    # retry waits minutes in production).
     return Settings(
         warehouse_dir=tmp_path / "warehouse",
         landing_dir=tmp_path / "landing",
         kolada_base_url=httpserver.url_for("/v3"),
-        kolada_step_retries=0,
     )
 
 
@@ -151,14 +148,20 @@ def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_pat
     generate_sample(settings.landing_dir, rows_per_unit_month=5)
     first = run_pipeline(settings, offline=True)  # yesterday's good run, from the snapshot
     assert first.success, first.failure_message
-    published = settings.published_path.read_bytes()
+    kolada_marts = "SELECT * FROM marts.nettokostnadsavvikelse ORDER BY ALL"
+    with closing(connect_published(settings.published_path)) as con:
+        before = con.execute(kolada_marts).fetchall()
     paths = replay_snapshot(httpserver, failures_before_answer=None)
     failed = run_pipeline(settings, run_config=FAST_RETRIES)
-    assert not failed.success
+    assert not failed.success and failed.published  # the finance marts were published
     data_path = next(p for p in paths if p.startswith("/v3/data/"))
     assert httpserver.url_for(data_path) in failed.failure_message
     assert "HTTP 503" in failed.failure_message
-    assert settings.published_path.read_bytes() == published
+    assert "The finance marts were published" in failed.failure_message
+    assert "from 2020-09-15 02:00 UTC" in failed.failure_message  # the last good fetch
+    assert "--offline" in failed.failure_message
+    with closing(connect_published(settings.published_path)) as con:
+        assert con.execute(kolada_marts).fetchall() == before
     assert not [
         p
         for p in (settings.landing_dir / "kolada").iterdir()

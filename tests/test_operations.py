@@ -139,8 +139,12 @@ def test_a_file_that_cannot_be_read_still_gets_a_run_that_says_why(settings):
     assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (last, last)
 
 
-def test_the_nightly_schedule_refreshes_kolada_and_the_marts_in_stockholm_time(settings):
-    schedule = build_definitions(settings).resolve_schedule_def("nightly")
+def test_the_nightly_schedules_refresh_kolada_and_the_marts_in_stockholm_time(settings):
+    defs = build_definitions(settings)
+    kolada = defs.resolve_schedule_def("kolada_nightly")
+    assert (kolada.job_name, kolada.cron_schedule) == ("kolada", "30 1 * * *")
+    assert kolada.execution_timezone == "Europe/Stockholm"
+    schedule = defs.resolve_schedule_def("nightly")
     assert schedule.execution_timezone == "Europe/Stockholm"
     assert schedule.cron_schedule == settings.nightly_cron == "0 2 * * *"
     assert schedule.job_name == "ifo_all"
@@ -148,8 +152,9 @@ def test_the_nightly_schedule_refreshes_kolada_and_the_marts_in_stockholm_time(s
         [request] = schedule.evaluate_tick(
             dg.build_schedule_context(instance=instance)
         ).run_requests
-    assert FETCH_KEY in request.asset_selection
-    assert dg.AssetKey(["published", "marts_duckdb"]) in request.asset_selection
+    assert FETCH_KEY not in request.asset_selection  # Kolada never holds back the marts
+    assert dg.AssetKey(["raw", "kolada_values"]) in request.asset_selection
+    assert dg.AssetKey(["published", "ifo_duckdb"]) in request.asset_selection
     assert LEDGER_KEY not in request.asset_selection  # months come from the sensor's runs
     assert dg.AssetCheckKey(LEDGER_KEY, "ledger_fresh") in request.asset_check_keys
     assert dg.AssetCheckKey(LEDGER_KEY, "reconciles_to_the_krona") not in request.asset_check_keys

@@ -1,5 +1,6 @@
-"""A nightly run that fails (Kolada unreachable) is re-executed from failure through Dagster's
-GraphQL API — the call the UI's "Re-execute from failure" makes — once the cause is fixed.
+"""Kolada unreachable: the finance job publishes regardless; the Kolada job fails on its own
+within its deadline and is re-executed from failure through Dagster's GraphQL API — the call the
+UI's "Re-execute from failure" makes — once the server is back, ending with fresh Kolada marts.
 
 Real parts only: a Dagster instance in a temporary DAGSTER_HOME, the code location loaded from
 workspace-style module config in its own process, the default run launcher, a local HTTP
@@ -38,14 +39,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypatch):
+def launch(context, job: str, tags: dict[str, str]) -> str:
+    launched = execute_dagster_graphql(
+        context,
+        LAUNCH_PIPELINE_EXECUTION_MUTATION,
+        {
+            "executionParams": {
+                "selector": infer_job_selector(context, job),
+                "runConfigData": FAST_RETRIES if job == "kolada" else {},
+                "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            }
+        },
+    )
+    assert launched.data["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", (
+        launched.data
+    )
+    return launched.data["launchPipelineExecution"]["run"]["runId"]
+
+
+def test_kolada_fails_alone_and_is_re_executed_from_failure_via_graphql(tmp_path, monkeypatch):
     port = free_port()  # nothing listens here yet: Kolada is "down"
     warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
     generate_sample(landing, rows_per_unit_month=5)
     monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(warehouse))
     monkeypatch.setenv("IFO_LANDING_DIR", str(landing))
     monkeypatch.setenv("KOLADA_BASE_URL", f"http://127.0.0.1:{port}/v3")
-    monkeypatch.setenv("IFO_KOLADA_STEP_RETRIES", "0")
+    monkeypatch.setenv("IFO_KOLADA_DEADLINE_SECONDS", "20")
     (tmp_path / "dagster_home").mkdir()
     workspace = tmp_path / "workspace.yaml"
     workspace.write_text(
@@ -76,26 +95,18 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
         ) as instance,
         define_out_of_process_context(str(workspace), None, instance) as context,
     ):
-        selector = infer_job_selector(context, "ifo_all")
-        # The sample's months, as a backfill or the landing sensor would ask for them.
+        # The finance job, for the sample's months, as a backfill or the sensor asks for them.
         months = {RANGE_START_TAG: "2017-01", RANGE_END_TAG: "2019-03"}
-        launched = execute_dagster_graphql(
-            context,
-            LAUNCH_PIPELINE_EXECUTION_MUTATION,
-            {
-                "executionParams": {
-                    "selector": selector,
-                    "runConfigData": FAST_RETRIES,
-                    "executionMetadata": {
-                        "tags": [{"key": k, "value": v} for k, v in months.items()]
-                    },
-                }
-            },
-        )
-        assert launched.data["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", (
-            launched.data
-        )
-        run_id = launched.data["launchPipelineExecution"]["run"]["runId"]
+        finance = launch(context, "ifo_all", months)
+        assert poll_for_finished_run(instance, finance, timeout=300).status == (
+            dg.DagsterRunStatus.SUCCESS
+        )  # Kolada is down, and the finance marts are published all the same
+        published = warehouse / "ifo.duckdb"
+        kolada_marts = "SELECT * FROM marts.nettokostnadsavvikelse ORDER BY ALL"
+        with closing(connect_published(published)) as con:
+            before = con.execute(kolada_marts).fetchall()  # from the sample's landed fetch
+
+        run_id = launch(context, "kolada", {})
         failed = poll_for_finished_run(instance, run_id, timeout=300)
         assert failed.status == dg.DagsterRunStatus.FAILURE
         failures = [
@@ -107,7 +118,11 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
         assert f"127.0.0.1:{port}/v3" in str(
             failures[0].dagster_event.step_failure_data.error.cause
         )
-        assert not (warehouse / "marts.duckdb").exists()  # nothing published
+        stats = instance.get_run_stats(run_id)
+        assert stats.end_time - stats.start_time < 20 + 30  # the deadline, and start-up
+        with closing(connect_published(published)) as con:
+            assert con.execute(kolada_marts).fetchall() == before  # the last good fetch stays
+        assert not list((landing / "kolada").glob("*.partial"))
 
         server = HTTPServer(port=port)  # the cause is fixed: Kolada answers again
         server.start()
@@ -123,15 +138,22 @@ def test_a_failed_run_is_re_executed_from_failure_via_graphql(tmp_path, monkeypa
             assert result["run"]["parentRunId"] == run_id
             done = poll_for_finished_run(instance, result["run"]["runId"], timeout=300)
             assert done.status == dg.DagsterRunStatus.SUCCESS
-            assert done.tags[RANGE_START_TAG] == "2017-01"
         finally:
             server.stop()
-        # The months were loaded by the first run (the ledger step succeeded there).
         materialized = instance.get_materialized_partitions(dg.AssetKey(["raw", "ledger_lines"]))
         assert {"2017-01", "2018-06", "2019-03"} <= materialized
         assert "2019-04" not in materialized
 
-    with closing(connect_published(warehouse / "marts.duckdb")) as con:
+    with closing(connect_published(published)) as con:
+        fetches = con.execute(
+            """SELECT file_name FROM ops.load_log WHERE source = 'kolada'
+               AND file_name LIKE '%manifest.json' ORDER BY load_id"""
+        ).fetchall()
+        # A new fetch was landed, loaded and published after the snapshot's.
+        assert len(fetches) == 2 and fetches[0][0].startswith("fetch_20200915")
+        runs = dict(con.execute("SELECT job, count(*) FROM ops.runs GROUP BY job").fetchall())
+        assert runs == {"ifo_all": 1, "kolada": 2}
+    with closing(connect_published(published)) as con:
         assert (
             con.execute("""SELECT avvikelse_pct FROM marts.nettokostnadsavvikelse
             WHERE kommun_id = '0138' AND ar = 2019""").fetchone()[0]

@@ -7,6 +7,7 @@ Settings are read here, when the definitions load, not at import.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,8 +20,14 @@ from ifo_pipeline.defs.ingest import (
     every_unit_maps_to_one_report_line,
     measures_known,
 )
-from ifo_pipeline.defs.kolada import build_kolada_assets
-from ifo_pipeline.defs.operations import build_landing_sensor, build_schedule, ledger_fresh
+from ifo_pipeline.defs.kolada import FETCH_KEY, build_kolada_assets
+from ifo_pipeline.defs.operations import (
+    build_kolada_schedule,
+    build_landing_sensor,
+    build_schedule,
+    ledger_fresh,
+    record_failed_run,
+)
 from ifo_pipeline.defs.partitions import monthly_partitions
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
@@ -28,20 +35,45 @@ from ifo_pipeline.defs.transform import (
     build_publish_asset,
     resultatrapport_schema_valid,
 )
+from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
 
 NIGHTLY_JOB = "ifo_all"
+KOLADA_JOB = "kolada"
 
 
-def dbt_project(parse: bool = False) -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR)
+def dbt_project(settings: Settings, parse: bool = False) -> DbtProject:
+    """The dbt project, its target/ under the warehouse (never in the installed source)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=settings.dbt_target_dir)
     # The manifest must exist before the dbt assets are built: parse when asked (`ifo run`),
-    # when it is missing (a fresh clone, CI, the daemon), and on every load under `dagster dev`.
+    # when it is missing (a new warehouse, CI, the daemon), and on every load under
+    # `dagster dev`.
     if parse or not project.manifest_path.exists():
-        project.preparer.prepare(project)
+        parse_dbt_project(settings)
     else:
         project.prepare_if_dev()
     return project
+
+
+def parse_dbt_project(settings: Settings) -> None:
+    """`dbt parse` in a child process of its own. (dagster-dbt's preparer initialises the dbt
+    adapter inside a bare `except:`, which swallows a Ctrl-C or SIGTERM that arrives then.)"""
+    command = [
+        str(Path(sys.executable).parent / "dbt"),
+        "parse",
+        "--quiet",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(settings.dbt_target_dir),
+    ]
+    done = subprocess.run(
+        command, env={**os.environ, **settings.dbt_env()}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
 @dg.definitions
@@ -61,37 +93,51 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     venv_bin = str(Path(sys.executable).parent)
     if venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
-    project = dbt_project(parse=parse_dbt)
+    migrate_layout(settings.warehouse_dir)
+    project = dbt_project(settings, parse=parse_dbt)
     dbt_models = build_dbt_assets(project)
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
     months = monthly_partitions(settings)
-    assets = [*build_ingest_assets(months), *build_kolada_assets(settings), dbt_models, publish]
+    assets = [*build_ingest_assets(months), *build_kolada_assets(), dbt_models, publish]
     checks = [
         every_unit_maps_to_one_report_line,
         measures_known,
         ledger_fresh,
         resultatrapport_schema_valid,
     ]
-    # One job for every run: a range of months (the sensor, a backfill, `ifo run`) or none
-    # (the nightly run: Kolada, the sources without months, the marts).
+    # The finance job: every run of the sensor, a backfill, the nightly run and `ifo run`
+    # (a range of months, or none). Everything but the Kolada fetch.
     nightly = dg.define_asset_job(
         NIGHTLY_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Fetch Kolada, load whatever has landed (and reload the run's months), "
-        "rebuild the marts, publish them.",
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(FETCH_KEY),
+        hooks={record_failed_run},
+        description="Load whatever has landed (and reload the run's months), rebuild the marts, "
+        "publish them. Uses the last complete Kolada fetch; never waits on the API.",
+    )
+    # The Kolada job: the fetch and what depends on it, so that a rerun after an outage ends
+    # with fresh Kolada marts published.
+    kolada = dg.define_asset_job(
+        KOLADA_JOB,
+        selection=dg.AssetSelection.assets(FETCH_KEY).downstream(),
+        hooks={record_failed_run},
+        description="Fetch Kolada, load it, rebuild the Kolada marts and publish. Fails on its "
+        "own, within IFO_KOLADA_DEADLINE_SECONDS, when the API cannot be reached.",
     )
     all_keys = [key for a in assets for key in a.keys]
-    without_months = [key for a in assets if a.partitions_def is None for key in a.keys]
+    without_months = [
+        key for a in assets if a.partitions_def is None for key in a.keys if key != FETCH_KEY
+    ]
     check_keys = [key for d in [*assets, *checks] for key in d.check_keys]
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[nightly],
+        jobs=[nightly, kolada],
         schedules=[
             build_schedule(
                 nightly, settings, without_months, checks_for(check_keys, without_months)
-            )
+            ),
+            build_kolada_schedule(kolada, settings),
         ],
         sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={

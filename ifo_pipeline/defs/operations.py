@@ -3,10 +3,10 @@
 import json
 from contextlib import closing
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ifo_pipeline.defs.kolada import FETCH_KEY
 from ifo_pipeline.defs.partitions import partition_ranges, range_tags
@@ -20,19 +20,22 @@ from ifo_pipeline.operations import (
     months_of,
     run_key,
 )
+from ifo_pipeline.runs import finish_run
 from ifo_pipeline.settings import TIMEZONE, Settings
 
 LEDGER_KEY = dg.AssetKey(["raw", "ledger_lines"])
+# What dg.define_asset_job returns; its class is not part of Dagster's public API.
+AssetJob = Any
 
 
 def build_schedule(
-    job: UnresolvedAssetJobDefinition,
+    job: AssetJob,
     settings: Settings,
     asset_keys: list[dg.AssetKey],
     check_keys: list[dg.AssetCheckKey],
 ):
-    """Nightly: Kolada, the sources without months, the marts and the ledger's freshness.
-    Months are loaded by the landing sensor's runs (or a backfill), not here."""
+    """Nightly: the sources without months, the marts and the ledger's freshness. Months are
+    loaded by the landing sensor's runs (or a backfill), Kolada by its own schedule."""
 
     @dg.schedule(
         name="nightly",
@@ -40,8 +43,8 @@ def build_schedule(
         cron_schedule=settings.nightly_cron,
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="Every night: refresh Kolada, load what has landed outside the "
-        "monthly partitions, rebuild and publish the marts "
+        description="Every night: load what has landed outside the monthly partitions, "
+        "rebuild and publish the marts "
         f"({settings.nightly_cron}, {TIMEZONE}; IFO_NIGHTLY_CRON).",
     )
     def nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
@@ -50,8 +53,23 @@ def build_schedule(
     return nightly
 
 
+def build_kolada_schedule(job: AssetJob, settings: Settings):
+    """Before the nightly run: refresh Kolada in a job of its own, so that an outage fails
+    only that job (re-runnable from the UI) and the finance marts are published regardless."""
+    return dg.ScheduleDefinition(
+        name="kolada_nightly",
+        job=job,
+        cron_schedule=settings.kolada_cron,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every night: fetch Kolada, rebuild and publish the Kolada marts "
+        f"({settings.kolada_cron}, {TIMEZONE}; IFO_KOLADA_CRON; gives up after "
+        f"{settings.kolada_deadline_seconds} s, IFO_KOLADA_DEADLINE_SECONDS).",
+    )
+
+
 def build_landing_sensor(
-    job: UnresolvedAssetJobDefinition,
+    job: AssetJob,
     settings: Settings,
     partitions: dg.PartitionsDefinition,
     asset_keys: list[dg.AssetKey],
@@ -113,3 +131,22 @@ def ledger_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         description=staleness.message,
         metadata={"expected_period": staleness.expected_period},
     )
+
+
+@dg.failure_hook(required_resource_keys={"warehouse"})
+def record_failed_run(context: dg.HookContext) -> None:
+    """A failed step fails the run: say so in ops.runs, for runs the CLI did not start too
+    (the UI, the daemon), so that `ifo status` remembers it."""
+    settings = context.resources.warehouse.settings
+    error = context.op_exception
+    reason = f"{type(error).__name__}: {error}" if error else "failed"
+    try:
+        finish_run(
+            settings.warehouse_path,
+            context.run_id,
+            context.job_name,
+            "failed",
+            f"step {context.step_key}: {reason}"[:4000],
+        )
+    except Exception:  # the record must never hide the failure it records
+        context.log.exception("could not record the failed run in ops.runs")

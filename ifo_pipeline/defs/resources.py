@@ -18,9 +18,9 @@ class WarehouseResource(dg.ConfigurableResource):
     landing_dir: str
     kolada_base_url: str
     nightly_cron: str
+    kolada_cron: str
+    kolada_deadline_seconds: int
     ledger_due_day: int
-    kolada_step_retries: int
-    kolada_retry_delay_seconds: int
     first_month: str
     replacement_warning_share: float
 

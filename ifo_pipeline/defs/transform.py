@@ -18,6 +18,7 @@ from ifo_pipeline.defs.ingest import markdown_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.publish import publish_marts
+from ifo_pipeline.runs import mark as mark_run
 from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
 
 RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
@@ -68,16 +69,21 @@ def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckR
 
 def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["published", "marts_duckdb"],
+        key=["published", "ifo_duckdb"],
         deps=mart_keys,
         group_name="publish",
         kinds={"duckdb"},
-        description="`$IFO_WAREHOUSE_DIR/marts.duckdb`: the marts and ops tables as controllers "
+        description="`$IFO_WAREHOUSE_DIR/ifo.duckdb`: the marts and ops tables as controllers "
         "read them, swapped in atomically after a good run.",
     )
-    def published_marts(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def published_marts(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         settings = warehouse.settings
+        with closing(connect(settings.warehouse_path)) as con:  # ops.runs says it, published
+            mark_run(con, context.run_id, context.job_name, published=True)
         copied = publish_marts(settings.warehouse_path, settings.published_path)
+        context.log.info(f"published {len(copied)} tables to {settings.published_path}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(settings.published_path)),

@@ -258,7 +258,10 @@ def load_file(
 
 
 def unreadable(exc: Exception) -> FileRejected:
-    """A reader's own error on a file as a refusal that says what it was."""
+    """A reader's own error on a file as a refusal that says what it was. A stop (Ctrl-C,
+    SIGTERM) that DuckDB reports as its own error is a stop, never a verdict on the file."""
+    if isinstance(exc, duckdb.InterruptException):
+        raise KeyboardInterrupt from exc
     first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
     return FileRejected(f"the file cannot be read ({type(exc).__name__}: {first_line})")
 

@@ -156,6 +156,17 @@ CREATE TABLE IF NOT EXISTS ops.load_log (
 -- Warehouses created before the archive was masked.
 ALTER TABLE ops.load_log ADD COLUMN IF NOT EXISTS archived_sha256 VARCHAR;
 
+CREATE TABLE IF NOT EXISTS ops.runs (
+    run_id VARCHAR NOT NULL,
+    job VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    outcome VARCHAR NOT NULL,  -- running | succeeded | failed | interrupted | nothing_new
+    published BOOLEAN NOT NULL,
+    months VARCHAR,
+    message VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS ops.replacements (
     file_sha256 VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,

@@ -14,18 +14,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from itertools import product
 from typing import Literal
 
 import requests
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-DEFAULT_BASE_URL = "https://api.kolada.se/v3"
+log = logging.getLogger(__name__)
 IDS_PER_SEGMENT = 25
 PER_PAGE = 5000
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -148,7 +150,7 @@ def metadata_urls(base_url: str, kind: str, ids: Sequence[str]) -> list[str]:
 class KoladaClient:
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         timeout: float = 30.0,
         max_attempts: int = 5,
         backoff_seconds: float = 1.0,
@@ -156,6 +158,7 @@ class KoladaClient:
         max_in_flight: int = 4,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline_seconds: float | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -165,6 +168,20 @@ class KoladaClient:
         self.max_in_flight = max_in_flight
         self.session = session or requests.Session()
         self._sleep = sleep
+        # The whole fetch gives up at this moment, retries included: an outage costs a bounded
+        # time, and the next scheduled fetch (or a rerun) picks it up.
+        self._deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
+        self.deadline_seconds = deadline_seconds
+
+    def _remaining(self, url: str, last_reason: str) -> float | None:
+        if self._deadline is None:
+            return None
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise KoladaError(
+                url, f"gave up after the fetch's {self.deadline_seconds:.0f} s: {last_reason}"
+            )
+        return remaining
 
     # -- one request, with retries -------------------------------------------------------
     def get(self, url: str, kind: str) -> Response:
@@ -172,8 +189,11 @@ class KoladaClient:
         last_reason = "no attempt made"
         for attempt in range(1, self.max_attempts + 1):
             retry_after: float | None = None
+            remaining = self._remaining(url, last_reason)
+            timeout = self.timeout if remaining is None else min(self.timeout, remaining)
             try:
-                reply = self.session.get(url, timeout=self.timeout)
+                log.debug("GET %s (attempt %d)", url, attempt)
+                reply = self.session.get(url, timeout=timeout)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_reason = f"{type(exc).__name__}: {exc}"
             else:
@@ -198,7 +218,17 @@ class KoladaClient:
                             ) from exc
                         return Response(url, time.time(), reply.content, payload)
             if attempt < self.max_attempts:
-                self._sleep(self._delay(attempt, retry_after))
+                delay = self._delay(attempt, retry_after)
+                remaining = self._remaining(url, last_reason)
+                log.warning(
+                    "Kolada: %s: %s; retry %d of %d in %.1f s",
+                    url,
+                    last_reason,
+                    attempt,
+                    self.max_attempts - 1,
+                    delay,
+                )
+                self._sleep(delay if remaining is None else min(delay, remaining))
         raise KoladaError(url, f"gave up after {self.max_attempts} attempts: {last_reason}")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -240,13 +270,19 @@ class KoladaClient:
         return self.fetch_all(metadata_urls(self.base_url, kind, ids), kind)
 
 
-def _retry_after(header: str | None) -> float | None:
+def _retry_after(header: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait, from either form of Retry-After: seconds, or an HTTP date."""
     if header is None:
         return None
     try:
         return max(0.0, float(header))
     except ValueError:
-        return None  # an HTTP date: fall back to the backoff
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to the backoff
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def iter_data_rows(payload: dict) -> Iterator[dict]:

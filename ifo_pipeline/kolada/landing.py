@@ -61,10 +61,13 @@ def fetch_to_landing(
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = landing_dir / "kolada" / f"fetch_{stamp}"
     partial = final.with_name(final.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    # A fetch killed before it could clean up left its folder behind: never a complete fetch.
+    for stale in final.parent.glob("*.partial"):
+        shutil.rmtree(stale, ignore_errors=True)
     responses: list[tuple[str, Response]] = []
 
+    # Everything is fetched before anything is written: an outage or an interrupt leaves
+    # nothing behind.
     groups = client.metadata("municipality_groups", config.comparison_groups)
     responses += [("municipality_groups", r) for r in groups]
     members = [m["member_id"] for r in groups for g in r.payload["values"] for m in g["members"]]
@@ -76,25 +79,34 @@ def fetch_to_landing(
         for r in client.data(config.kpis, [*places, *config.comparison_groups], config.years)
     ]
 
-    manifest = []
-    for index, (kind, response) in enumerate(responses, start=1):
-        name = f"{index:04d}_{kind}.json"
-        (partial / name).write_bytes(response.body)
-        manifest.append(
-            {
-                "file": name,
-                "kind": kind,
-                "url": response.url,
-                "fetched_at": datetime.fromtimestamp(response.fetched_at, UTC).isoformat(),
-                "sha256": hashlib.sha256(response.body).hexdigest(),
-            }
+    partial.mkdir(parents=True)
+    try:
+        manifest = []
+        for index, (kind, response) in enumerate(responses, start=1):
+            name = f"{index:04d}_{kind}.json"
+            (partial / name).write_bytes(response.body)
+            manifest.append(
+                {
+                    "file": name,
+                    "kind": kind,
+                    "url": response.url,
+                    "fetched_at": datetime.fromtimestamp(response.fetched_at, UTC).isoformat(),
+                    "sha256": hashlib.sha256(response.body).hexdigest(),
+                }
+            )
+        (partial / MANIFEST).write_text(
+            json.dumps({"config": config.__dict__, "responses": manifest}, indent=1, default=list),
+            encoding="utf-8",
         )
-    (partial / MANIFEST).write_text(
-        json.dumps({"config": config.__dict__, "responses": manifest}, indent=1, default=list),
-        encoding="utf-8",
-    )
-    partial.rename(final)
+        partial.rename(final)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return final
+
+
+def fetch_identity(fetch_dir: Path) -> str:
+    """A landed fetch is identified by its manifest's SHA-256 (as ops.load_log logs it)."""
+    return hashlib.sha256((fetch_dir / MANIFEST).read_bytes()).hexdigest()
 
 
 def latest_fetch(landing_dir: Path) -> Path | None:
@@ -137,7 +149,7 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
     if fetch_dir is None:
         return KoladaLoad("", "no_fetch", message="no Kolada fetch landed yet")
     manifest_bytes = (fetch_dir / MANIFEST).read_bytes()
-    fetch_id = hashlib.sha256(manifest_bytes).hexdigest()
+    fetch_id = fetch_identity(fetch_dir)
     if con.execute("SELECT 1 FROM ops.load_log WHERE file_sha256 = ?", [fetch_id]).fetchone():
         return KoladaLoad(fetch_dir.name, "already_loaded")
     manifest = json.loads(manifest_bytes)

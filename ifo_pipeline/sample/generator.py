@@ -339,7 +339,17 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
         " ",
         "\u2212",
     )
-    written += sorted(ledger.glob("huvudbok_*.csv"))
+    # Only the files written here: a landing folder may hold the municipality's own exports.
+    written += sorted(
+        ledger / name
+        for name in (
+            "huvudbok_2017.csv",
+            "huvudbok_2018.csv",
+            "huvudbok_201901.csv",
+            "huvudbok_201902.csv",
+            "huvudbok_2019_ack_201903.csv",
+        )
+    )
     written += generate_volume_files(landing_dir / "verksamhetsmatt")
     # The landed Kolada snapshot, as a nightly fetch would have left it (see the snapshot's
     # manifest: real metadata, sample values).

@@ -11,8 +11,10 @@ keep the layout quirks of the documents the parser must survive: section sheets 
 from __future__ import annotations
 
 import csv
+import io
 import random
 import re
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -96,7 +98,30 @@ def write_xlsx(path: Path, rows: list[tuple[str, str, list[str]]]) -> None:
             sheet.append([measure, *values])
     fixed = datetime(2019, 4, 5, 8, 0, 0)
     workbook.properties.created = workbook.properties.modified = fixed
-    workbook.save(path)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(_same_bytes_every_time(buffer.getvalue(), fixed))
+
+
+def _same_bytes_every_time(xlsx: bytes, fixed: datetime) -> bytes:
+    """openpyxl stamps the zip entries and docProps/core.xml with the time of saving: fix both,
+    so that writing the sample again re-delivers nothing."""
+    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    data,
+                )
+            target.writestr(zipfile.ZipInfo(info.filename, fixed.timetuple()[:6]), data)
+    return out.getvalue()
 
 
 def _xlsx_value(cell: str) -> object:
