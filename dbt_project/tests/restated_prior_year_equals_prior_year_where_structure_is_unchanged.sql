@@ -2,9 +2,12 @@
 -- Where a report's structure did not change between two years, its restated prior-year
 -- column equals what the same report printed for that year in December.
 with this_year as (
-    select ar, rapport, rapportrad, helar_fg_ar
-    from {{ ref('resultatrapport') }}
-    where manad = (select max(manad) from {{ ref('resultatrapport') }} m where m.ar = ar)
+    -- The latest month of each year (correlated on the outer row: `r.ar`, not the inner `ar`).
+    select r.ar, r.rapport, r.rapportrad, r.helar_fg_ar
+    from {{ ref('resultatrapport') }} as r
+    where r.manad = (
+        select max(m.manad) from {{ ref('resultatrapport') }} as m where m.ar = r.ar
+    )
 ),
 
 last_year as (

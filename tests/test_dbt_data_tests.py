@@ -1,0 +1,66 @@
+"""The project's own dbt data tests can fail: each is run against a copy of the demo warehouse
+with one figure made wrong, and must then fail (and pass on the copy left as built)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ifo_pipeline.settings import DBT_PROJECT_DIR, WORKING_DATABASE
+
+DBT = str(Path(sys.executable).parent / "dbt")
+RESTATED = "restated_prior_year_equals_prior_year_where_structure_is_unchanged"
+
+
+def dbt_test(warehouse_dir: Path, selector: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "IFO_WAREHOUSE_DIR": str(warehouse_dir),
+        "DBT_TARGET_PATH": str(warehouse_dir / "dbt" / "target"),
+        "DBT_LOG_PATH": str(warehouse_dir / "dbt" / "logs"),
+    }
+    return subprocess.run(
+        [
+            DBT,
+            "test",
+            "--select",
+            selector,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def demo_copy(demo, tmp_path) -> Path:
+    settings, _ = demo
+    copy = tmp_path / "warehouse"
+    copy.mkdir()
+    shutil.copy(settings.warehouse_path, copy / WORKING_DATABASE)
+    return copy
+
+
+def test_the_restated_prior_year_test_fails_when_a_2019_figure_is_wrong(demo_copy):
+    assert dbt_test(demo_copy, RESTATED).returncode == 0
+    with duckdb.connect(str(demo_copy / WORKING_DATABASE)) as con:
+        # 2019's AI report kept its 2018 structure: its restated column can be checked.
+        changed = con.execute(
+            """UPDATE marts.resultatrapport SET helar_fg_ar = helar_fg_ar + 1000
+               WHERE ar = 2019 AND manad = 3 AND rapport = 'AI' AND radtyp = 'rad'"""
+        ).fetchone()[0]
+    assert changed > 0
+    failed = dbt_test(demo_copy, RESTATED)
+    assert failed.returncode != 0, failed.stdout
+    assert f"Got {changed} result" in failed.stdout
