@@ -7,6 +7,7 @@ open keeps reading it undisturbed, and a failed run never gets here, leaving the
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import closing
 from pathlib import Path
@@ -16,6 +17,7 @@ import duckdb
 from ifo_pipeline.settings import PUBLISHED_DATABASE, WORKING_DATABASE
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
+log = logging.getLogger(__name__)
 
 
 def _quote(text: str) -> str:
@@ -64,6 +66,7 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
         os.replace(staging, published_path)
     finally:
         staging.unlink(missing_ok=True)
+    log.info("published %d tables and views to %s", len(copied), published_path)
     return copied
 
 

@@ -188,3 +188,30 @@ def test_no_more_requests_in_flight_than_allowed():
         assert {urlsplit(r.url).path for r, _ in server.log} == {urlsplit(u).path for u in urls}
     finally:
         server.stop()
+
+
+def test_retry_after_is_read_in_both_forms():
+    from email.utils import formatdate
+
+    from ifo_pipeline.kolada.client import _retry_after
+
+    now = 1_700_000_000.0
+    assert _retry_after("7", now) == 7.0
+    assert _retry_after(formatdate(now + 30, usegmt=True), now) == pytest.approx(30.0)
+    assert _retry_after(formatdate(now - 30, usegmt=True), now) == 0.0  # already past
+    assert _retry_after("soon", now) is None  # unreadable: the backoff decides
+
+
+def test_a_deadline_bounds_the_whole_fetch_retries_included(httpserver):
+    import time
+
+    from ifo_pipeline.kolada.client import KoladaClient, KoladaError
+
+    httpserver.expect_request("/v3/kpi/N30005").respond_with_data("busy", status=503)
+    client = KoladaClient(
+        httpserver.url_for("/v3"), max_attempts=50, backoff_seconds=0.5, deadline_seconds=2
+    )
+    started = time.monotonic()
+    with pytest.raises(KoladaError, match="gave up after the fetch's 2 s"):
+        client.metadata("kpi", ["N30005"])
+    assert time.monotonic() - started < 5

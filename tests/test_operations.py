@@ -15,8 +15,8 @@ import pytest
 
 from ifo_pipeline.cli import main
 from ifo_pipeline.defs import NIGHTLY_JOB, build_definitions
+from ifo_pipeline.defs.automation import LEDGER_KEY
 from ifo_pipeline.defs.kolada import FETCH_KEY
-from ifo_pipeline.defs.operations import LEDGER_KEY
 from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, monthly_partitions
 from ifo_pipeline.operations import ledger_staleness
 from ifo_pipeline.publish import connect_published

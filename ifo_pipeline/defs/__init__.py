@@ -15,19 +15,19 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from ifo_pipeline.defs.ingest import (
-    build_ingest_assets,
-    every_unit_maps_to_one_report_line,
-    measures_known,
-)
-from ifo_pipeline.defs.kolada import FETCH_KEY, build_kolada_assets
-from ifo_pipeline.defs.operations import (
+from ifo_pipeline.defs.automation import (
     build_kolada_schedule,
     build_landing_sensor,
     build_schedule,
     ledger_fresh,
     record_failed_run,
 )
+from ifo_pipeline.defs.ingest import (
+    build_ingest_assets,
+    every_unit_maps_to_one_report_line,
+    measures_known,
+)
+from ifo_pipeline.defs.kolada import FETCH_KEY, build_kolada_assets
 from ifo_pipeline.defs.partitions import monthly_partitions
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (

@@ -292,6 +292,7 @@ def _load_checked_file(
         if source.amount:
             _reconcile(con, source, copy)
         log_load(con, source, copy, archived, outcome, message, rows, rejected, periods)
+    log.info("%s/%s: %s", source.folder, copy.path.name, message)
     return FileLoad(copy.path.name, info.sha256, outcome, rows, rejected, message, periods)
 
 
@@ -525,6 +526,7 @@ def reload_months(
                 log_load(con, source, info, archived, "reloaded", message, rows, rejected, held)
         finally:
             con.execute("DROP TABLE IF EXISTS parsed")
+        log.info("%s/%s: %s", source.folder, info.path.name, message)
         loads.append(
             FileLoad(info.path.name, info.sha256, "reloaded", rows, rejected, message, held)
         )

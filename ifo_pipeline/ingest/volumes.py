@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
+log = logging.getLogger(__name__)
 VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt", patterns=("*.csv", "*.xlsx"))
 CATALOGUE_DIR = DBT_PROJECT_DIR / "seeds"
 MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
@@ -299,6 +301,7 @@ def load_volume_file(
             len(rejects),
             sorted({year * 100 + c["manad"] for c in cells if c["ratt_text"]}),
         )
+    log.info("%s/%s: %s", VOLUMES.folder, copy.path.name, message)
     return FileLoad(copy.path.name, info.sha256, outcome, len(cells), len(rejects), message)
 
 

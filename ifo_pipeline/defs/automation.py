@@ -1,4 +1,5 @@
-"""The nightly schedule, the landing sensor and the ledger freshness check."""
+"""Automation: the nightly schedules, the landing sensor, the ledger freshness check and the
+failure hook that records a failed run in ops.runs."""
 
 import json
 from contextlib import closing
