@@ -95,7 +95,7 @@ def run_pipeline(
         for source in CSV_SOURCES
         if not landed_files(settings.landing_dir, source)
     ]
-    defs = build_definitions(settings, parse_dbt=True)
+    defs = build_definitions(settings)  # the manifest re-parsed when the models changed
     graph = defs.resolve_asset_graph()
     keys = [
         k

@@ -12,3 +12,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# The dbt manifest, once per install: every warehouse starts from a copy (its runs write their
+# own target/ and logs under $IFO_WAREHOUSE_DIR/dbt/, never here).
+(cd dbt_project && ../.venv/bin/dbt parse --quiet --profiles-dir . --target-path target \
+    --log-path "$(mktemp -d)")

@@ -7,6 +7,7 @@ Settings are read here, when the definitions load, not at import.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -45,14 +46,34 @@ KOLADA_JOB = "kolada"
 def dbt_project(settings: Settings, parse: bool = False) -> DbtProject:
     """The dbt project, its target/ under the warehouse (never in the installed source)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=settings.dbt_target_dir)
-    # The manifest must exist before the dbt assets are built: parse when asked (`ifo run`),
-    # when it is missing (a new warehouse, CI, the daemon), and on every load under
-    # `dagster dev`.
-    if parse or not project.manifest_path.exists():
+    # The manifest must exist, and describe the current models, before the dbt assets are
+    # built: `parse` forces a new one; under `dagster dev` dagster-dbt re-parses on each load.
+    if parse:
         parse_dbt_project(settings)
-    else:
-        project.prepare_if_dev()
+    elif not _fresh(project.manifest_path):
+        if _fresh(INSTALLED_MANIFEST):  # the install's (scripts/setup.sh): a copy is enough
+            project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(INSTALLED_MANIFEST, project.manifest_path)
+        else:
+            parse_dbt_project(settings)
+    project.prepare_if_dev()
     return project
+
+
+# Parsed once at install time (scripts/setup.sh); the manifest depends on the project's code,
+# not on the warehouse, so every warehouse may start from it.
+INSTALLED_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def _fresh(manifest: Path) -> bool:
+    """The manifest exists and is newer than every file of the dbt project."""
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "seeds"):
+        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
+    return all(p.stat().st_mtime <= built for p in sources)
 
 
 def parse_dbt_project(settings: Settings) -> None:
