@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler[args.command](args, settings)
     except KeyboardInterrupt:
+        stop_children()
         print("ifo: stopped.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except duckdb.IOException as exc:

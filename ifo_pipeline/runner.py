@@ -47,11 +47,12 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     log_level: str = "CRITICAL",
     offline: bool = False,
-    run_config: dict | None = None,
+    kolada_config: dict | None = None,
     months: tuple[int, int] | None = None,
     force: bool = False,
 ) -> RunOutcome:
-    """Run the finance job, then (unless `offline`) the Kolada job.
+    """Run the finance job, then (unless `offline`) the Kolada job (`kolada_config`: its run
+    config, e.g. the fetch's retries).
 
     `months` (YYYYMM, first and last) reloads that range of months; by default the run covers
     the months of the ledger and volume files that have landed since the last load. With
@@ -114,10 +115,7 @@ def run_pipeline(
             if os.environ.get("DAGSTER_HOME")
             else dg.DagsterInstance.ephemeral()
         )
-    config = {
-        **(run_config or {}),
-        "loggers": {"console": {"config": {"log_level": log_level}}},
-    }
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     months_text = f"{span[0]}..{span[1]}" if span else None
     finance = _execute(
         settings, job, instance, config, months_text, range_tags(*span) if span else None
@@ -125,7 +123,10 @@ def run_pipeline(
     outcome = _outcome(settings, finance, notes)
     if offline or not outcome.success:
         return outcome
-    kolada = _execute(settings, defs.resolve_job_def(KOLADA_JOB), instance, config, None, None)
+    kolada_job = defs.resolve_job_def(KOLADA_JOB)
+    kolada = _execute(
+        settings, kolada_job, instance, {**(kolada_config or {}), **config}, None, None
+    )
     if not kolada.success:
         outcome.success = False
         outcome.kolada_failure = kolada_failure_message(settings, kolada)

@@ -274,4 +274,4 @@ def test_dbt_writes_its_target_and_logs_under_the_warehouse(reference):
     settings, _ = reference
     assert (settings.warehouse_dir / "dbt" / "target" / "manifest.json").exists()
     assert any((settings.warehouse_dir / "dbt" / "target").glob("*/run_results.json"))
-    assert (settings.warehouse_dir / "dbt" / "logs" / "dbt.log").exists()
+    assert any((settings.warehouse_dir / "dbt" / "target").glob("*/dbt.log"))

@@ -124,7 +124,7 @@ def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, https
     settings = fresh_settings(tmp_path, httpserver)
     generate_sample(settings.landing_dir, rows_per_unit_month=5)
     replay_snapshot(httpserver, failures_before_answer=2)
-    outcome = run_pipeline(settings, run_config=FAST_RETRIES)
+    outcome = run_pipeline(settings, kolada_config=FAST_RETRIES)
     assert outcome.success, outcome.failure_message
     fetches = sorted(p.name for p in (settings.landing_dir / "kolada").iterdir())
     assert len(fetches) == 2 and not any(f.endswith(".partial") for f in fetches)
@@ -152,7 +152,7 @@ def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_pat
     with closing(connect_published(settings.published_path)) as con:
         before = con.execute(kolada_marts).fetchall()
     paths = replay_snapshot(httpserver, failures_before_answer=None)
-    failed = run_pipeline(settings, run_config=FAST_RETRIES)
+    failed = run_pipeline(settings, kolada_config=FAST_RETRIES)
     assert not failed.success and failed.published  # the finance marts were published
     data_path = next(p for p in paths if p.startswith("/v3/data/"))
     assert httpserver.url_for(data_path) in failed.failure_message

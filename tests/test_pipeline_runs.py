@@ -25,7 +25,7 @@ def sha(path) -> str:
 
 def march_nettokostnad(settings) -> float:
     with closing(duckdb.connect(str(settings.published_path), read_only=True)) as con:
-        return con.execute("""SELECT nettokostnad_ack FROM marts.marts.resultatrapport
+        return con.execute("""SELECT nettokostnad_ack FROM marts.resultatrapport
             WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' AND radtyp = 'summa'""").fetchone()[0]
 
 

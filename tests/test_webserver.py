@@ -76,7 +76,10 @@ def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(
     assert [
         (s["name"], s["cronSchedule"], s["executionTimezone"], s["scheduleState"]["status"])
         for s in repository["schedules"]
-    ] == [("nightly", "0 2 * * *", "Europe/Stockholm", "RUNNING")]
+    ] == [
+        ("kolada_nightly", "30 1 * * *", "Europe/Stockholm", "RUNNING"),
+        ("nightly", "0 2 * * *", "Europe/Stockholm", "RUNNING"),
+    ]
     assert [(s["name"], s["sensorState"]["status"]) for s in repository["sensors"]] == [
         ("landing", "RUNNING")
     ]
