@@ -7,6 +7,7 @@
     ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
     ifo status            the last runs, what was refused, what does not add up, what is stale;
                           exits 1 when something needs a person
+    ifo sql [QUERY]       the published marts in SQL (no query: an interactive DuckDB shell)
 
 Expected failures (a refused file, no network, a bad argument) end in one paragraph, never a
 stack trace; `--verbose`, and the log under $IFO_WAREHOUSE_DIR/logs/, have the details.
@@ -95,6 +96,7 @@ def stop_children(grace_seconds: float = 5.0) -> None:
     _, alive = psutil.wait_procs(children, timeout=grace_seconds)
     for child in alive:
         child.kill()
+    psutil.wait_procs(alive, timeout=grace_seconds)  # gone, its lock on the warehouse too
 
 
 def _cmdline(process) -> list[str]:
@@ -197,6 +199,47 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if status.attention else 0
 
 
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    """The published marts in SQL: an interactive DuckDB shell, or one query's result."""
+    path = settings.published_path
+    if not path.exists():
+        print(f"No published marts at {path}: run `ifo run` first.", file=sys.stderr)
+        return EXIT_FAILED
+    if args.query is None:
+        shell = Path(sys.executable).parent / "duckdb"  # duckdb-cli, the writer's version
+        os.execv(shell, [str(shell), "-readonly", str(path)])
+    from ifo_pipeline.publish import connect_published
+
+    with closing(connect_published(path)) as con:
+        try:
+            relation = con.sql(args.query)
+        except duckdb.Error as exc:
+            print(f"ifo sql: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        if relation is None:  # a statement without a result
+            return 0
+        if args.format == "csv":
+            import csv
+
+            writer = csv.writer(sys.stdout, delimiter=";", lineterminator="\n")
+            writer.writerow(relation.columns)
+            writer.writerows(relation.fetchall())
+        elif args.format == "xlsx":
+            from openpyxl import Workbook
+
+            workbook = Workbook()
+            sheet = workbook.active
+            sheet.append(relation.columns)
+            for row in relation.fetchall():
+                sheet.append(list(row))
+            sheet.freeze_panes = "A2"
+            workbook.save(args.output)
+            print(f"Written to {args.output}")
+        else:
+            relation.show(max_rows=10_000, max_width=10_000)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ifo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -227,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="rebuild and publish even when nothing is new"
     )
     sub.add_parser("status", help="the last runs, what failed and why, what is stale")
+    sql = sub.add_parser(
+        "sql", help="query the published marts (no query: an interactive DuckDB shell)"
+    )
+    sql.add_argument("query", nargs="?", help='e.g. "SELECT * FROM marts.rapporter"')
+    sql.add_argument("--format", choices=("table", "csv", "xlsx"), default="table")
+    sql.add_argument("--output", type=Path, help="the workbook to write, with --format xlsx")
     report = sub.add_parser("report", help="print a month's result tables")
     report.add_argument(
         "--month", required=True, type=one_month, metavar="YYYY-MM", help="e.g. 2019-03"
@@ -252,7 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ifo: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    handler = {"sample": cmd_sample, "run": cmd_run, "report": cmd_report, "status": cmd_status}
+    if args.command == "sql" and args.format == "xlsx" and args.output is None:
+        build_parser().error("--format xlsx needs --output FILE.xlsx")
+    handler = {
+        "sample": cmd_sample,
+        "run": cmd_run,
+        "report": cmd_report,
+        "status": cmd_status,
+        "sql": cmd_sql,
+    }
     try:
         return handler[args.command](args, settings)
     except KeyboardInterrupt:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from ifo_pipeline import stopping
 from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
@@ -144,7 +146,7 @@ def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteIn
             instance=instance, raise_on_error=False, tags=tags, run_config=config, run_id=run_id
         )
     except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
-        finish_run(settings.warehouse_path, run_id, job.name, "interrupted", "stopped by a signal")
+        _record_interrupt(settings, run_id, job.name)
         raise Interrupted(
             f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
             f"kept: loads are all or nothing, and {settings.published_path.name} still holds the "
@@ -154,7 +156,7 @@ def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteIn
         _was_interrupt(e.step_failure_data.error) for e in result.get_step_failure_events()
     )
     if interrupted:
-        finish_run(settings.warehouse_path, run_id, job.name, "interrupted", "stopped by a signal")
+        _record_interrupt(settings, run_id, job.name)
         raise Interrupted(
             f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
             f"kept, and {settings.published_path.name} still holds the last good run's marts. "
@@ -170,6 +172,13 @@ def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteIn
         message[:4000],
     )
     return result
+
+
+def _record_interrupt(settings: Settings, run_id: str, job: str) -> None:
+    """Best effort: a stop in the middle of a step may leave that step's handle on the
+    warehouse open in this process until it exits; the next run's status says the rest."""
+    with suppress(duckdb.Error):
+        finish_run(settings.warehouse_path, run_id, job, "interrupted", "stopped by a signal")
 
 
 def run_findings(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:

@@ -119,3 +119,13 @@ def test_undecodable_files_are_rejected_naming_the_line(tmp_path, data, reason, 
     assert reason in exc.value.reason
     assert exc.value.line == line
     assert exc.value.sha256 is not None
+
+
+def test_the_decimals_of_a_number_are_not_a_personnummer():
+    from stdnum import luhn
+
+    digits = "001030232" + luhn.calc_check_digit("001030232")  # 2000-10-30, valid check digit
+    assert mask_text(f"avser {digits}") == "avser [personnummer]"
+    assert mask_text(f'"elapsed": 0.{digits},') == f'"elapsed": 0.{digits},'
+    assert mask_bytes(f"1,{digits};".encode()) == f"1,{digits};".encode()
+    assert mask_text(f"nr.{digits}.") == "nr.[personnummer]."

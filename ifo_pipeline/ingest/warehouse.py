@@ -5,6 +5,7 @@ Connections are short-lived (DuckDB allows one writer per file); open one per lo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -247,9 +248,21 @@ CREATE OR REPLACE TEMP MACRO yyyy(t) AS
 """
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, read_only: bool = False, lock_wait_seconds: float = 15
+) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + lock_wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            # A process that just ended (a stopped run's dbt) may hold the lock a moment more;
+            # a run in progress holds it for long, and that is reported.
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     if not read_only:
         con.execute(RAW_AND_OPS_DDL)
     con.execute(MACROS)
