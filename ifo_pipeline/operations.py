@@ -222,14 +222,14 @@ def status_report(
             f"{rows} rows, {rejected} rejected"
         )
     refused = outstanding_refusals(con)
-    lines.append(
-        f"REFUSED: {len(refused)} file(s) refused and not re-delivered since:"
-        if refused
-        else "Refused files: none outstanding"
+    _section(
+        lines,
+        attention,
+        refused,
+        f"REFUSED: {len(refused)} file(s) refused and not re-delivered since:",
+        "Refused files: none outstanding",
+        f"{len(refused)} refused file(s)",
     )
-    lines += [f"  {message}" for message in refused]
-    if refused:
-        attention.append(f"{len(refused)} refused file(s)")
     rejects = con.execute("""SELECT source, count(*) FROM ops.rejects
                              WHERE line_number IS NOT NULL OR raw IS NOT NULL
                              GROUP BY source ORDER BY source""").fetchall()
@@ -237,23 +237,25 @@ def status_report(
         "Rejected rows (ops.rejects): "
         + (", ".join(f"{source} {count}" for source, count in rejects) or "none")
     )
-    unbalanced = unbalanced_files(con)
-    lines.append(
-        f"UNBALANCED: {len(unbalanced)} file(s) do not add up (ops.reconciliation):"
-        if unbalanced
-        else "Reconciliation: every file balances, to the öre"
+    unbalanced = [u.describe() for u in unbalanced_files(con)]
+    _section(
+        lines,
+        attention,
+        unbalanced,
+        f"UNBALANCED: {len(unbalanced)} file(s) do not add up (ops.reconciliation):",
+        "Reconciliation: every file balances, to the öre",
+        f"{len(unbalanced)} unbalanced file(s)",
     )
-    lines += [f"  {u.describe()}" for u in unbalanced]
-    if unbalanced:
-        attention.append(f"{len(unbalanced)} unbalanced file(s)")
-    replaced = large_replacements(con, replacement_share)
-    if replaced:
-        lines.append(
-            f"LARGE REPLACEMENTS: deliveries that removed more than {replacement_share:.0%} "
-            "of what they replaced (ops.replacements):"
-        )
-        lines += [f"  {r.describe()}" for r in replaced]
-        attention.append(f"{len(replaced)} large replacement(s)")
+    replaced = [r.describe() for r in large_replacements(con, replacement_share)]
+    _section(
+        lines,
+        attention,
+        replaced,
+        f"LARGE REPLACEMENTS: deliveries that removed more than {replacement_share:.0%} "
+        "of what they replaced (ops.replacements):",
+        None,
+        f"{len(replaced)} large replacement(s)",
+    )
     staleness = ledger_staleness(loaded_ledger_periods(con), today, due_day)
     lines.append(("STALE: " if staleness.stale else "Fresh: ") + staleness.message)
     if staleness.stale:
@@ -270,6 +272,24 @@ def status_report(
     )
     lines.append("NEEDS ATTENTION: " + "; ".join(attention) if attention else "All is well.")
     return Status(lines, attention)
+
+
+def _section(
+    lines: list[str],
+    attention: list[str],
+    items: list[str],
+    heading: str,
+    all_clear: str | None,
+    needs: str,
+) -> None:
+    """A status section: its heading and items when there are any (and a person is needed),
+    else its all-clear line."""
+    if items:
+        lines.append(heading)
+        lines += [f"  {item}" for item in items]
+        attention.append(needs)
+    elif all_clear:
+        lines.append(all_clear)
 
 
 def outstanding_refusals(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.ingest.warehouse import MACROS, connect
 from ifo_pipeline.runner import RunOutcome, run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from ifo_pipeline.settings import Settings
@@ -33,6 +34,15 @@ def con(settings: Settings):
     connection = connect(settings.warehouse_path)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def sql():
+    """An in-memory DuckDB with the loaders' SQL macros (the parsing rules)."""
+    con = duckdb.connect()
+    con.execute(MACROS)
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

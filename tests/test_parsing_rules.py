@@ -5,22 +5,12 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-import duckdb
 import pytest
 
 from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
-from ifo_pipeline.ingest.warehouse import MACROS
 from ifo_pipeline.privacy import mask_bytes, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.validation.schemas import contains_personnummer
-
-
-@pytest.fixture(scope="module")
-def sql():
-    con = duckdb.connect()
-    con.execute(MACROS)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize(

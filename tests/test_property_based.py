@@ -8,15 +8,13 @@ from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ifo_pipeline.ingest.csv_loader import load_file
 from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.ingest.volumes import Cell, CellError, parse_cell
-from ifo_pipeline.ingest.warehouse import MACROS, connect
+from ifo_pipeline.ingest.warehouse import connect
 
 AMOUNTS = st.decimals(
     min_value=Decimal("-999999999999.99"),
@@ -25,14 +23,6 @@ AMOUNTS = st.decimals(
     allow_nan=False,
     allow_infinity=False,
 )
-
-
-@pytest.fixture(scope="module")
-def sql():
-    con = duckdb.connect()
-    con.execute(MACROS)
-    yield con
-    con.close()
 
 
 def swedish(amount: Decimal, thousands: str, minus: str, trailing_minus: bool) -> str:

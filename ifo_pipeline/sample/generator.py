@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.sample.organisation import KOLUMNMAPPNING, RAPPORTER, RAPPORTSTRUKTUR, UNITS
 from ifo_pipeline.sample.volumes import generate_volume_files
 
@@ -30,19 +31,7 @@ MOTPART = ("", "", "", "10", "20", "31", "86")
 # Seasonal cost profile over the months (holiday months cost less in salaries).
 PROFILE = (1.0, 0.95, 1.05, 1.0, 1.02, 0.98, 0.7, 0.85, 1.05, 1.08, 1.1, 1.22)
 Q1_PROFILE = (0.31, 0.33, 0.36)
-LEDGER_HEADER = (
-    "Period",
-    "Ansvar",
-    "Konto",
-    "Verksamhet",
-    "Aktivitet",
-    "Projekt",
-    "Motpart",
-    "Belopp",
-    "Verifikation",
-    "Bokforingsdatum",
-    "Text",
-)
+LEDGER_HEADER = LEDGER.columns  # the contract's header, as the current system exports it
 OLD_SYSTEM_HEADER = (
     "Period",
     "Ansvarsområde",
