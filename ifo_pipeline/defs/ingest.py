@@ -16,7 +16,8 @@ import dagster as dg
 
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest import load_source, load_volumes
-from ifo_pipeline.ingest.csv_loader import DELIVERED, CsvSource, FileLoad, LandedSource
+from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, LandedSource
+from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome
 from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER
 from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
 from ifo_pipeline.ingest.warehouse import connect
@@ -114,9 +115,9 @@ def build_ingest_asset(
         settings = warehouse.settings
         months = [period_of(k) for k in context.partition_keys] if partitions else None
         loads = load(settings, months)
-        new = [f for f in loads if f.outcome != "already_loaded"]
+        new = [f for f in loads if f.outcome != Outcome.ALREADY_LOADED]
         for f in new:
-            log = context.log.error if f.outcome == "rejected" else context.log.info
+            log = context.log.error if f.outcome == Outcome.REJECTED else context.log.info
             log(f"{source.folder}/{f.file_name}: {f.message}")
         with closing(connect(settings.warehouse_path)) as con:
             yield dg.MaterializeResult(metadata=_materialization_metadata(con, table, loads))
@@ -143,13 +144,13 @@ def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
     return {
         "rows_in_table": dg.MetadataValue.int(rows),
         "files_new": dg.MetadataValue.int(
-            sum(f.outcome in (*DELIVERED, "rejected") for f in loads)
+            sum(f.outcome in (*DELIVERED, Outcome.REJECTED) for f in loads)
         ),
         "months_reloaded": dg.MetadataValue.int(
-            sum(len(f.periods) for f in loads if f.outcome == "reloaded")
+            sum(len(f.periods) for f in loads if f.outcome == Outcome.RELOADED)
         ),
         "files_already_loaded": dg.MetadataValue.int(
-            sum(f.outcome == "already_loaded" for f in loads)
+            sum(f.outcome == Outcome.ALREADY_LOADED for f in loads)
         ),
         "files": dg.MetadataValue.md(
             markdown_table(
@@ -164,7 +165,7 @@ def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
 
 
 def _check_results(con, table: str, new: list[FileLoad], reconciles: bool, settings: Settings):
-    refused = [f for f in new if f.outcome == "rejected"]
+    refused = [f for f in new if f.outcome == Outcome.REJECTED]
     yield dg.AssetCheckResult(
         check_name="files_accepted",
         passed=not refused,
@@ -173,7 +174,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool, setti
         metadata={"files_refused": dg.MetadataValue.int(len(refused))},
     )
 
-    hashes = [f.sha256 for f in new if f.outcome != "rejected"]
+    hashes = [f.sha256 for f in new if f.outcome != Outcome.REJECTED]
     rejected_rows = sum(f.rows_rejected for f in new)
     sample = (
         con.execute(

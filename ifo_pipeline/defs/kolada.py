@@ -71,7 +71,7 @@ def raw_kolada_values(warehouse: WarehouseResource):
         yield dg.MaterializeResult(
             metadata={
                 "fetch": load.fetch,
-                "outcome": load.outcome,
+                "outcome": str(load.outcome),
                 "values": load.values,
                 "message": load.message,
             }

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import (
-    DELIVERED,
     CsvSource,
     FileLoad,
     already_loaded,
@@ -24,6 +23,7 @@ from ifo_pipeline.ingest.csv_loader import (
     reload_months,
 )
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, not_a_file_identity
+from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
     COLUMN_MAP_FILE,
@@ -63,13 +63,13 @@ def _column_map(con, settings: Settings) -> tuple[dict[str, str], list[FileLoad]
             path, exc.sha256 or not_a_file_identity(path), exc.size_bytes or 0, "unknown", 0
         )
         refused = reject_file(con, COLUMN_MAP, info, settings.archive_dir, exc)
-        return {}, [refused] if refused.outcome == "rejected" else []
+        return {}, [refused] if refused.outcome == Outcome.REJECTED else []
     if mapping:  # which mapping the loads used is on record, once per version of it
         info = inspect_file(path)
         if not already_loaded(con, info.sha256):
             archived = archive_masked(info, COLUMN_MAP.folder, settings.archive_dir)
             message = f"{len(mapping)} export column(s) mapped"
-            log_load(con, COLUMN_MAP, info, archived, "loaded", message, len(mapping))
+            log_load(con, COLUMN_MAP, info, archived, Outcome.LOADED, message, len(mapping))
     return mapping, []
 
 

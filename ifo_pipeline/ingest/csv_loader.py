@@ -27,7 +27,14 @@ import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.archive import Archived, archive_masked, mask_in_place
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
-from ifo_pipeline.ingest.ops_log import LoadLogEntry, write_load_log
+from ifo_pipeline.ingest.ops_log import (
+    DELIVERED,
+    LoadLogEntry,
+    Outcome,
+    RejectRow,
+    write_load_log,
+    write_rejects,
+)
 from ifo_pipeline.ingest.warehouse import scratch, transaction
 from ifo_pipeline.months import months_text
 from ifo_pipeline.privacy import mask_text
@@ -77,17 +84,11 @@ class CsvSource(LandedSource):
     file_year_from: str | None = None
 
 
-# The outcomes of a file that was delivered (loaded), as opposed to refused or seen before.
-DELIVERED = ("loaded", "loaded_with_rejects")
-
-
 @dataclass
 class FileLoad:
     file_name: str
     sha256: str
-    # loaded | loaded_with_rejects | rejected | already_loaded; for a month's reload:
-    # reloaded (from the archived file) | no_file (no delivered file holds the months)
-    outcome: str
+    outcome: Outcome
     rows_loaded: int = 0
     rows_rejected: int = 0
     message: str = ""
@@ -280,7 +281,7 @@ def _load_checked_file(
     if source.total_row:
         check_control_total(con)
     rows, rejected = _counts(con)
-    outcome = "loaded_with_rejects" if rejected else "loaded"
+    outcome = Outcome.LOADED_WITH_REJECTS if rejected else Outcome.LOADED
     message = (
         f"{rows} rows loaded, {rejected} rejected (see ops.rejects)"
         if rejected
@@ -523,12 +524,14 @@ def reload_months(
             message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):
                 _store_parsed(con, source, info, file_year, held)
-                log_load(con, source, info, archived, "reloaded", message, rows, rejected, held)
+                log_load(
+                    con, source, info, archived, Outcome.RELOADED, message, rows, rejected, held
+                )
         finally:
             con.execute("DROP TABLE IF EXISTS parsed")
         log.info("%s/%s: %s", source.folder, info.path.name, message)
         loads.append(
-            FileLoad(info.path.name, info.sha256, "reloaded", rows, rejected, message, held)
+            FileLoad(info.path.name, info.sha256, Outcome.RELOADED, rows, rejected, message, held)
         )
     return loads + no_file_for(source, months, holders)
 
@@ -548,7 +551,7 @@ def newest_holders(
         FROM (SELECT unnest($months::INTEGER[]) AS month) wanted
         JOIN delivered ON list_contains(delivered.periods, CAST(month AS VARCHAR))
         GROUP BY month ORDER BY month""",
-        {"source": source.name, "months": months, "delivered": list(DELIVERED)},
+        {"source": source.name, "months": months, "delivered": [str(o) for o in DELIVERED]},
     ).fetchall()
     holders: dict[tuple[str, str | None], list[int]] = {}
     for month, (archived, archived_sha) in rows:
@@ -588,7 +591,7 @@ def no_file_for(
         FileLoad(
             "",
             "",
-            "no_file",
+            Outcome.NO_FILE,
             message=f"no delivered {source.folder}/ file holds {months_text(missing)}",
             periods=missing,
         )
@@ -622,7 +625,7 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha256: str) -> FileLoad | No
     if row is None:
         return None
     return FileLoad(
-        row[0], sha256, "already_loaded", message=f"same bytes as {row[0]}, already {row[1]}"
+        row[0], sha256, Outcome.ALREADY_LOADED, message=f"same bytes as {row[0]}, already {row[1]}"
     )
 
 
@@ -706,10 +709,9 @@ def reject_file(
     where = f", line {exc.line}" if exc.line else ""
     message = f"{source.folder}/{name}{where}: {exc.reason}"
     log.warning("refused %s", message)
-    log_load(con, source, info, archived, "rejected", message)
-    con.execute(
-        """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, reason,
-                                    rejected_at) VALUES (?, ?, ?, ?, ?, now())""",
-        [info.sha256, name, source.name, exc.line, "file rejected: " + exc.reason],
+    log_load(con, source, info, archived, Outcome.REJECTED, message)
+    write_rejects(
+        con,
+        [RejectRow(info.sha256, name, source.name, "file rejected: " + exc.reason, exc.line)],
     )
-    return FileLoad(name, info.sha256, "rejected", message=message)
+    return FileLoad(name, info.sha256, Outcome.REJECTED, message=message)

@@ -19,13 +19,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
 
 from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import (
-    DELIVERED,
     YEAR_IN_NAME,
     FileLoad,
     LandedSource,
@@ -38,6 +38,7 @@ from ifo_pipeline.ingest.csv_loader import (
     unreadable,
 )
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome, RejectRow, write_rejects
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
@@ -285,7 +286,7 @@ def load_volume_file(
         return reject_file(con, VOLUMES, info, archive_dir, exc)
     except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
         return reject_file(con, VOLUMES, info, archive_dir, unreadable(exc))
-    outcome = "loaded_with_rejects" if rejects else "loaded"
+    outcome = Outcome.LOADED_WITH_REJECTS if rejects else Outcome.LOADED
     message = f"{len(cells)} cells loaded, {len(rejects)} rejected"
     with transaction(con):
         _record_replacement(con, copy, year, cells)
@@ -347,7 +348,7 @@ def reload_volume_months(
         SELECT file_name, archived_as, archived_sha256 FROM ops.load_log
         WHERE source = ? AND outcome IN (SELECT unnest(?::VARCHAR[]))
         ORDER BY load_id""",
-        [VOLUMES.name, list(DELIVERED)],
+        [VOLUMES.name, [str(o) for o in DELIVERED]],
     ).fetchall()
     newest = {file_year(Path(name)): (archived, sha) for name, archived, sha in delivered}
     holders: dict[tuple[str, str | None], list[int]] = {}
@@ -362,15 +363,25 @@ def reload_volume_months(
         year = file_year(path)
         cells, rejects = _cells(read_volume_rows(info), year, catalogue)
         cells = [c for c in cells if year * 100 + c["manad"] in held]
-        rejects = [r for r in rejects if year * 100 + r[-1] in held]
+        rejects = [r for r in rejects if year * 100 + r.month in held]
         message = f"{len(held)} month(s) of {year} reloaded from the archived file"
         with transaction(con):
             _store_cells(con, info, year, cells, rejects, [m % 100 for m in held])
             log_load(
-                con, VOLUMES, info, archived, "reloaded", message, len(cells), len(rejects), held
+                con,
+                VOLUMES,
+                info,
+                archived,
+                Outcome.RELOADED,
+                message,
+                len(cells),
+                len(rejects),
+                held,
             )
         loads.append(
-            FileLoad(path.name, info.sha256, "reloaded", len(cells), len(rejects), message, held)
+            FileLoad(
+                path.name, info.sha256, Outcome.RELOADED, len(cells), len(rejects), message, held
+            )
         )
     return loads + no_file_for(VOLUMES, months, holders)
 
@@ -380,7 +391,7 @@ def _store_cells(
     info: FileInfo,
     year: int,
     cells: list[dict],
-    rejects: list[tuple],
+    rejects: list[CellReject],
     months: list[int] | None = None,
 ) -> None:
     """Replace the year (or only `months` of it, numbered 1-12) with the file's cells."""
@@ -414,28 +425,37 @@ def _store_cells(
         con.execute("INSERT INTO raw.volume_cells SELECT ?, * FROM incoming_cells", [info.sha256])
     finally:
         con.unregister("incoming_cells")
-    if rejects:
-        con.executemany(
-            """INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
-                                        rejected_at, period) VALUES (?, ?, ?, ?, ?, ?, now(), ?)""",
-            [
-                [
-                    info.sha256,
-                    info.path.name,
-                    VOLUMES.name,
-                    row_number,
-                    f"{sheet + '!' if sheet else ''}{column}: {raw}",
-                    reason,
-                    year * 100 + month,
-                ]
-                for sheet, row_number, column, raw, reason, month in rejects
-            ],
-        )
+    write_rejects(
+        con,
+        [
+            RejectRow(
+                info.sha256,
+                info.path.name,
+                VOLUMES.name,
+                r.reason,
+                r.row_number,
+                f"{r.sheet + '!' if r.sheet else ''}{r.column}: {r.raw}",
+                period=year * 100 + r.month,
+            )
+            for r in rejects
+        ],
+    )
 
 
-def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
+class CellReject(NamedTuple):
+    sheet: str | None
+    row_number: int
+    column: str
+    raw: str
+    reason: str
+    month: int
+
+
+def _cells(
+    rows: Iterator[RawRow], year: int, catalogue: Catalogue
+) -> tuple[list[dict], list[CellReject]]:
     cells: list[dict] = []
-    rejects: list[tuple] = []
+    rejects: list[CellReject] = []
     for row in rows:
         section = catalogue.section(row.section)
         measure_id = catalogue.measure_id(section, row.measure)
@@ -444,7 +464,7 @@ def _cells(rows: Iterator[RawRow], year: int, catalogue: Catalogue):
                 parsed = parse_cell(raw)
             except CellError as exc:
                 rejects.append(
-                    (
+                    CellReject(
                         row.sheet,
                         row.row_number,
                         column,

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ifo_pipeline.ingest.ops_log import LoadLogEntry, write_load_log
+from ifo_pipeline.ingest.ops_log import LoadLogEntry, Outcome, write_load_log
 from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.kolada.client import PAGE_MODELS, KoladaClient, Response, iter_data_rows
 
@@ -151,7 +151,7 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
     manifest_bytes = (fetch_dir / MANIFEST).read_bytes()
     fetch_id = fetch_identity(fetch_dir)
     if con.execute("SELECT 1 FROM ops.load_log WHERE file_sha256 = ?", [fetch_id]).fetchone():
-        return KoladaLoad(fetch_dir.name, "already_loaded")
+        return KoladaLoad(fetch_dir.name, Outcome.ALREADY_LOADED)
     manifest = json.loads(manifest_bytes)
     values, municipalities, members, kpis = [], [], [], []
     for entry in manifest["responses"]:
@@ -222,7 +222,7 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
                         file_sha256=entry["sha256"],
                         file_name=f"{fetch_dir.name}/{entry['file']}",
                         source="kolada",
-                        outcome="loaded",
+                        outcome=Outcome.LOADED,
                         message=entry["url"],
                         archived_as=str(fetch_dir / entry["file"]),
                         size_bytes=(fetch_dir / entry["file"]).stat().st_size,
@@ -236,7 +236,7 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
                     file_sha256=fetch_id,
                     file_name=f"{fetch_dir.name}/{MANIFEST}",
                     source="kolada",
-                    outcome="loaded",
+                    outcome=Outcome.LOADED,
                     message=f"{len(manifest['responses'])} responses, {len(values)} values",
                     archived_as=str(fetch_dir),
                     size_bytes=len(manifest_bytes),
@@ -249,7 +249,7 @@ def load_fetch(con: duckdb.DuckDBPyConnection, fetch_dir: Path | None) -> Kolada
         con.unregister("incoming_values")
     return KoladaLoad(
         fetch_dir.name,
-        "loaded",
+        Outcome.LOADED,
         len(values),
         f"{len(manifest['responses'])} responses, {len(values)} values",
     )
