@@ -3,11 +3,14 @@ query or opens an interactive read-only shell (driven here through a pseudo-term
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -46,32 +49,52 @@ def test_a_query_prints_a_table_or_csv_and_a_mistake_gets_a_message(demo):
     assert "Traceback" not in wrong.stderr
 
 
+# What a terminal answers when the DuckDB shell asks (background colour, device attributes,
+# cursor position): without answers it waits, as it would in a terminal that never replies.
+TERMINAL_ANSWERS = (
+    (b"\x1b]11;?", b"\x1b]11;rgb:0000/0000/0000\x1b\\"),
+    (b"\x1b[c", b"\x1b[?1;2c"),
+    (b"\x1b[6n", b"\x1b[50;200R"),
+)
+
+
 def test_the_interactive_shell_is_read_only_on_the_published_file(demo):
     settings, _ = demo
     pid, fd = pty.fork()
     if pid == 0:  # the child: ifo sql, with the pseudo-terminal as its terminal
         os.environ["IFO_WAREHOUSE_DIR"] = str(settings.warehouse_dir)
         os.execv(IFO, [IFO, "sql"])
+    # A terminal of 50 lines by 200 columns: the query fits on one line.
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     output = b""
+    answered = {query: 0 for query, _ in TERMINAL_ANSWERS}
 
     def read_until(marker: bytes, seconds: float = 30) -> None:
         nonlocal output
         deadline = time.monotonic() + seconds
         while marker not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
+            ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
                 try:
                     output += os.read(fd, 4096)
                 except OSError:
                     break
+            for query, answer in TERMINAL_ANSWERS:
+                while output.count(query) > answered[query]:
+                    os.write(fd, answer)
+                    answered[query] += 1
 
-    os.write(fd, (MARCH + ";\n").encode())
-    read_until(b"-107")
-    os.write(fd, b"CREATE TABLE marts.x AS SELECT 1;\n")
-    read_until(b"read-only")
-    os.write(fd, b".quit\n")
-    os.waitpid(pid, 0)
-    os.close(fd)
+    try:
+        read_until(b"Enter")
+        os.write(fd, (MARCH + ";\r").encode())
+        read_until(b"-107")
+        os.write(fd, b"CREATE TABLE marts.x AS SELECT 1;\r")
+        read_until(b"read-only")
+        os.write(fd, b".quit\r")
+        read_until(b"never", seconds=3)
+    finally:
+        os.kill(pid, 9) if os.waitpid(pid, os.WNOHANG) == (0, 0) else None
+        os.close(fd)
     text = output.decode("utf-8", "replace")
     assert "-107" in text
     assert "read-only" in text  # a controller cannot change the published file
