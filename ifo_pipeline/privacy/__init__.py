@@ -22,7 +22,7 @@ MASK = "[personnummer]"
 # E2 80 93) and Windows-1252 (A0, 96). A lone A0 or 96 after an ASCII digit cannot be part of a
 # UTF-8 character, so one pattern serves both without decoding.
 _SEPARATOR = rb"(?:[-+ ]|\xc2\xa0|\xe2\x80\x93|\xa0|\x96)?"
-# Not part of a longer number, nor the decimals of one (0.0010302321 is a duration).
+# Not part of a longer number, nor the decimals of one (a logged duration of seconds).
 _BYTES = re.compile(
     rb"(?<![0-9])(?<![0-9][.,])(?:(?:19|20)[0-9]{2}|[0-9]{2})([0-9]{2})([0-9]{2})"
     + _SEPARATOR
