@@ -28,6 +28,7 @@ from ifo_pipeline.kolada.landing import fetch_identity, latest_fetch
 from ifo_pipeline.months import month_key
 from ifo_pipeline.runs import last_runs
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.stopping import is_stop
 
 FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
 
@@ -68,9 +69,9 @@ def file_months(
         if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
             year = file_year(path)
             return [year * 100 + month for month in range(1, 13)]
-    except duckdb.InterruptException:  # a stop, not a file that cannot be read
-        raise KeyboardInterrupt from None
-    except Exception:  # whatever cannot be read here is refused, with its reason, by the load
+    except Exception as exc:  # what cannot be read here is refused, with its reason, by the load
+        if is_stop(exc):
+            raise KeyboardInterrupt from exc
         return None
     return []
 

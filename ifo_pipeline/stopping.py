@@ -31,3 +31,20 @@ def check() -> None:
     """Raise KeyboardInterrupt if a stop was asked for, even one a library swallowed."""
     if _stop_requested:
         raise KeyboardInterrupt
+
+
+STOP_ERRORS = ("KeyboardInterrupt", "DagsterExecutionInterruptedError", "InterruptException")
+
+
+def is_stop(exc: BaseException) -> bool:
+    """An error that is really a stop: DuckDB reports a signal that arrived during a query as
+    its own error (`InterruptException`, or `RuntimeError: Query interrupted` when the signal
+    interrupted Python code it was reading from). Never a verdict on a file."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ in STOP_ERRORS:
+            return True
+        if isinstance(seen, RuntimeError) and "interrupted" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return _stop_requested

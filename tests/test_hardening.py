@@ -296,3 +296,15 @@ def test_status_names_unbalanced_files_and_large_replacements(con, settings, tmp
     assert (
         "LARGE REPLACEMENTS" in report and "ledger 201903: ok2.csv replaced 4 rows with 1" in report
     )
+
+
+def test_a_stop_during_a_load_is_a_stop_never_a_refused_file():
+    import duckdb
+
+    from ifo_pipeline.ingest.csv_loader import unreadable
+
+    # How DuckDB reports a signal that arrived while it read the file (seen in a real run).
+    for stop in (RuntimeError("Query interrupted"), duckdb.InterruptException("x")):
+        with pytest.raises(KeyboardInterrupt):
+            unreadable(stop)
+    assert "ValueError: broken" in unreadable(ValueError("broken")).reason

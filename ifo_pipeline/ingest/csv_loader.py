@@ -38,6 +38,7 @@ from ifo_pipeline.ingest.ops_log import (
 from ifo_pipeline.ingest.warehouse import scratch, transaction
 from ifo_pipeline.months import months_text
 from ifo_pipeline.privacy import mask_text
+from ifo_pipeline.stopping import is_stop
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ def load_file(
 def unreadable(exc: Exception) -> FileRejected:
     """A reader's own error on a file as a refusal that says what it was. A stop (Ctrl-C,
     SIGTERM) that DuckDB reports as its own error is a stop, never a verdict on the file."""
-    if isinstance(exc, duckdb.InterruptException):
+    if is_stop(exc):
         raise KeyboardInterrupt from exc
     first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
     return FileRejected(f"the file cannot be read ({type(exc).__name__}: {first_line})")
