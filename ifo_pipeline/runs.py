@@ -27,6 +27,12 @@ class RunRecord:
 
 def start_run(warehouse_path: Path, run_id: str, job: str, months: str | None) -> None:
     with closing(connect(warehouse_path)) as con:
+        # One run at a time: a run still 'running' was stopped before it could say so.
+        con.execute(
+            """UPDATE ops.runs SET outcome = 'interrupted', finished_at = now(),
+                   message = 'stopped before it could record its outcome'
+               WHERE outcome = 'running'"""
+        )
         con.execute(
             """INSERT INTO ops.runs (run_id, job, started_at, outcome, published, months)
                VALUES (?, ?, now(), 'running', false, ?)""",
