@@ -126,7 +126,9 @@ def test_an_interrupted_run_stops_within_seconds_and_the_next_run_publishes_the_
             sent = time.monotonic()
             process.send_signal(sig)
             process.wait(timeout=60)
-        assert time.monotonic() - sent < 15, "stopped within seconds"
+        # Within seconds; a dbt build in mid-query is given time to end it (16 s seen on a
+        # loaded 2-core machine), so the bound is half a minute.
+        assert time.monotonic() - sent < 30, "stopped within half a minute"
         out, err = out_path.read_text(), err_path.read_text()
         assert "Traceback" not in out + err
         if process.returncode == 130:
