@@ -213,8 +213,8 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> s
             FROM stream WHERE trim(raw) <> ''
         ), fields AS (
             SELECT line_number, raw, len(f) AS n_fields,
-                list_bool_or(list_transform(f, x -> x[1] = '"'
-                    AND (length(x) < 2 OR x[-1] <> '"'))) AS bad_quote,
+                CASE WHEN contains(raw, '"') THEN list_bool_or(list_transform(f, x -> x[1] = '"'
+                    AND (length(x) < 2 OR x[-1] <> '"'))) ELSE false END AS bad_quote,
                 {", ".join(field_cols)}
             FROM split
         ), typed AS (
