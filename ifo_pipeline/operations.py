@@ -118,10 +118,13 @@ def nothing_new(settings: Settings) -> bool:
         return False
     with closing(connect(settings.warehouse_path)) as con:
         seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+        # The last finance run must have published: a night whose loads failed runs the
+        # other sources' loads on their own (they succeed) and publishes nothing.
         last = con.execute(
-            "SELECT outcome FROM ops.runs WHERE job = 'ifo_all' ORDER BY started_at DESC LIMIT 1"
+            """SELECT outcome, published FROM ops.runs WHERE job = 'ifo_all'
+               ORDER BY started_at DESC LIMIT 1"""
         ).fetchone()
-    if last is None or last[0] != "succeeded":
+    if last is None or last != ("succeeded", True):
         return False
     for source in (*FILE_SOURCES, COLUMN_MAP):
         for path in landed_files(settings.landing_dir, source):

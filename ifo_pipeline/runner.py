@@ -127,12 +127,16 @@ def run_pipeline(
         loads = _execute(
             settings, subset(monthly), instance, config, f"{span[0]}..{span[1]}", range_tags(*span)
         )
-        loaded = _outcome(settings, loads, notes)
-        if not loaded.success:
-            return loaded
-        notes = loaded.notes
-    finance = _execute(settings, subset(rest), instance, config, None, None)
-    outcome = _outcome(settings, finance, notes)
+        if not loads.success:
+            # Every other file still gets its verdict tonight; nothing is built or published.
+            others = [k for k in rest if k.path[0] == "raw"]
+            verdicts = _execute(settings, subset(others), instance, config, None, None)
+            return _outcome(settings, [loads, verdicts], notes)
+        finance = _execute(settings, subset(rest), instance, config, None, None)
+        outcome = _outcome(settings, [loads, finance], notes)
+    else:
+        finance = _execute(settings, subset(rest), instance, config, None, None)
+        outcome = _outcome(settings, [finance], notes)
     if offline or not outcome.success:
         return outcome
     kolada_job = defs.resolve_job_def(KOLADA_JOB)
@@ -211,19 +215,27 @@ def run_findings(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str
     return problems, warnings
 
 
-def _outcome(settings: Settings, result: dg.ExecuteInProcessResult, notes: list[str]) -> RunOutcome:
-    problems, warnings = run_findings(result)
+def _outcome(
+    settings: Settings, results: list[dg.ExecuteInProcessResult], notes: list[str]
+) -> RunOutcome:
+    """The finance part's outcome over its Dagster runs (the months' loads, then the rest)."""
+    problems, warnings = [], []
+    for result in results:
+        found = run_findings(result)
+        problems += found[0]
+        warnings += found[1]
     notes = [*notes, *(f"warning: {w}" for w in warnings)]
-    if result.success:
-        return RunOutcome(True, result.run_id, notes=notes, published=True)
+    failed = [r for r in results if not r.success]
+    if not failed:
+        return RunOutcome(True, results[-1].run_id, notes=notes, published=True)
     message = (
-        f"ifo run failed (run {result.run_id}): "
+        f"ifo run failed (run {failed[0].run_id}): "
         + "; ".join(problems or ["see the run log"])
         + f". Nothing was published: {settings.published_path.name} still holds the last good "
         "run's marts. Fix the cause (ifo status, ops.load_log and ops.rejects say what was "
         "refused and why) and run again, or re-execute the run from failure in the Dagster UI."
     )
-    return RunOutcome(False, result.run_id, message, notes)
+    return RunOutcome(False, failed[0].run_id, message, notes)
 
 
 def kolada_failure_message(settings: Settings, result: dg.ExecuteInProcessResult) -> str:

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The benchmark's peer (dlt), for the benchmark's smoke test.
+.venv/bin/python -m pip install --quiet -e '.[dev,bench]'
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -16,17 +16,17 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.archive import Archived, archive_masked, mask_in_place
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, sniff_encoding
 from ifo_pipeline.ingest.ops_log import (
     DELIVERED,
     LoadLogEntry,
@@ -35,7 +35,7 @@ from ifo_pipeline.ingest.ops_log import (
     write_load_log,
     write_rejects,
 )
-from ifo_pipeline.ingest.warehouse import scratch, transaction
+from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.months import months_text
 from ifo_pipeline.privacy import mask_text
 from ifo_pipeline.stopping import is_stop
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 # empty match would make the engine skip the separator after it).
 FIELD_PATTERN = r';("(?:[^"]|"")*"|[^;]*)'
 YEAR_IN_NAME = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])")
+MONTH = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
@@ -312,13 +313,17 @@ def parse_file(
 
     schema, batches, bad_rows = _lines(info.path, info.encoding)
     stream = pa.RecordBatchReader.from_batches(schema, batches)
-    con.register("stream", stream)
+    con.register("batches", stream)
     try:
+        # The lines land in a table first: DuckDB parses a table on every core, a stream of
+        # Arrow batches on one.
+        con.execute("CREATE OR REPLACE TEMP TABLE stream AS FROM batches")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(source, positions, len(header))
         )
     finally:
-        con.unregister("stream")
+        con.unregister("batches")
+        con.execute("DROP TABLE IF EXISTS stream")
     if bad_rows:
         raise FileRejected("the line holds the control character U+001F", bad_rows[0])
     if con.execute("SELECT count(*) FROM parsed WHERE NOT is_total_row").fetchone()[0] == 0:
@@ -413,12 +418,44 @@ def _delivered_rows(source: CsvSource, key: str, file_year: int | None) -> str:
 
 
 def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> list[int]:
-    """The periods a landed file holds, read without the warehouse (the landing sensor).
+    """The periods a landed file holds, read without the warehouse: what the landing sensor
+    and `ifo run` need to choose a run's months, before the load.
 
-    Raises FileRejected for a file the load would refuse whole."""
-    info = inspect_file(path)
-    with closing(scratch()) as con:
-        return file_periods(con, source, parse_file(con, source, info, column_map))
+    Only the period column is read (Arrow's multi-threaded CSV reader: a small fraction of a
+    parse). The load's parse remains the truth, logged in ops.load_log; a line this reader
+    skips (a broken line the load rejects) can only leave a month out of the run's range,
+    never out of the load. Raises FileRejected for a file the load would refuse whole."""
+    encoding = sniff_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        header = split_header(fh.readline())
+    positions = resolve_columns(source, header, column_map)
+    column = next(c for c in source.columns if normalise_header(c) == source.period_column)
+    names = [f"f{i}" for i in range(1, len(header) + 1)]
+    wanted = names[positions[column] - 1]
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            encoding="utf8" if encoding.startswith("utf-8") else encoding,
+            column_names=names,
+            skip_rows=1,
+            block_size=16 << 20,
+        ),
+        parse_options=pacsv.ParseOptions(delimiter=";", invalid_row_handler=lambda _: "skip"),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[wanted], column_types={wanted: pa.string()}
+        ),
+    )
+    values = pc.unique(pc.utf8_trim_whitespace(table.column(wanted))).to_pylist()
+    periods = sorted({int(v) for v in values if v and MONTH.fullmatch(v)})
+    if not periods:  # the load refuses it, or rejects every line: a run must still say so
+        raise FileRejected("no line holds a readable period")
+    year = periods[-1] // 100
+    year_match = YEAR_IN_NAME.search(path.name)
+    if source.file_year_from == "name" and year_match:
+        year = int(year_match.group(1))
+    if source.file_year_from is None:
+        return periods
+    return [p for p in periods if p // 100 == year]
 
 
 def _store_parsed(

@@ -55,6 +55,20 @@ def _line_of(path: Path, offset: int) -> int:
     return count
 
 
+def sniff_encoding(path: Path) -> str:
+    """The encoding as the file's first megabyte tells it, for a quick look (the months a file
+    holds). The load decides with `inspect_file`, which reads every byte."""
+    with path.open("rb") as fh:
+        head = fh.read(CHUNK)
+    if head.startswith(UTF8_BOM):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
 def inspect_file(path: Path, text: bool = True) -> FileInfo:
     """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files,
     and for anything that is not a readable regular file (a directory, a dangling link).
@@ -88,6 +102,9 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
     with fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
+            if not text:  # the identity only: no decoding
+                size += len(chunk)
+                continue
             newlines += chunk.count(b"\n")
             if utf8_error_at is None:
                 try:

@@ -1,0 +1,51 @@
+"""The benchmark's smoke run: every measurement runs on a small ledger and says what it
+loaded. No timing is asserted here (figures are for bench/RESULTS.md); correctness is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.generate import years_for
+from bench.run import main
+
+
+def test_the_benchmark_runs_every_measurement_on_a_small_ledger(tmp_path):
+    pytest.importorskip("dlt", reason="the benchmark's peer: pip install -e '.[bench]'")
+    figures = tmp_path / "figures.json"
+    assert main(["--lines", "30000", "--workdir", str(tmp_path / "w"), "--json", str(figures)]) == 0
+    report = json.loads(figures.read_text(encoding="utf-8"))
+
+    names = [m["name"] for m in report["measures"]]
+    assert names == [
+        "floor (DuckDB alone)",
+        "ifo run (empty warehouse)",
+        "ifo run (nothing new)",
+        "ifo run (new month)",
+        "ifo run (corrected month)",
+        "dlt (plain load)",
+    ]
+    for measure in report["measures"]:
+        assert measure["seconds"] > 0 and measure["peak_rss_mb"] > 10, measure
+    full = report["measures"][1]
+    # The stages come from the Dagster runs themselves: the ledger load and the dbt build.
+    assert {"raw__ledger_lines", "ifo_dbt_models", "published__ifo_duckdb"} <= set(full["stages"])
+    assert report["measures"][2]["stages"] == {}, "a night with nothing new runs no step"
+
+    # Every generated line is loaded once: the yearly files, and April; the corrected March
+    # replaces March (same number of lines). Nothing rejected, every file to the krona.
+    years = years_for(30000)
+    months = 12 * (len(years) - 1) + 3
+    per_month = 30000 // months
+    loaded = report["loaded"]
+    assert loaded["ledger_lines_loaded"] == per_month * (months + 2)
+    assert loaded["ledger_lines_rejected"] == 0
+    assert loaded["files_reconciled"] == loaded["files_balanced"] > 0
+    assert report["query"]["rows"] > 0
+    assert set(report["ratios"]) == {
+        "pipeline_over_floor",
+        "new_month_over_full",
+        "corrected_month_over_full",
+        "ingest_over_dlt",
+    }
