@@ -244,3 +244,25 @@ def test_personal_identity_numbers_never_reach_the_warehouse(con, settings, tmp_
     stored = settings.warehouse_path.read_bytes()
     for needle in (pnr, long_form, pnr.replace("-", "")):
         assert needle.encode() not in stored
+
+
+def test_a_night_validates_the_rows_its_files_loaded_and_only_those(con):
+    """pandera checks what a night changed; the rows of earlier nights were checked when they
+    were loaded (and a row that breaks a rule in a new file is still found)."""
+    from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
+
+    good, bad = "a" * 64, "b" * 64
+    con.execute(
+        """INSERT INTO raw.ledger_lines (file_sha256, line_number, period, ansvar, konto,
+                                         verksamhet, belopp, text)
+           VALUES (?, 2, 201903, '5300', '4610', '410', 100.00, 'Placering'),
+                  (?, 2, 201903, '5300', '46X0', '410', 50.00, 'Konto felskrivet')""",
+        [good, bad],
+    )
+    schema = SCHEMAS["raw.ledger_lines"]
+    tonight = validate_table(con, "raw.ledger_lines", schema, files=[good])
+    assert (tonight.rows_checked, tonight.failures) == (1, 0)
+    with_bad = validate_table(con, "raw.ledger_lines", schema, files=[good, bad])
+    assert with_bad.rows_checked == 2 and with_bad.failures == 1
+    assert with_bad.sample[0]["column"] == "konto"
+    assert validate_table(con, "raw.ledger_lines", schema).rows_checked == 2

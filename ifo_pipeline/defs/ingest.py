@@ -201,7 +201,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool, setti
         },
     )
 
-    validation = validate_table(con, table, SCHEMAS[table])
+    validation = validate_table(con, table, SCHEMAS[table], files=hashes)
     yield dg.AssetCheckResult(
         check_name="schema_valid",
         passed=validation.passed,

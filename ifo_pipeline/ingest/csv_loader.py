@@ -97,6 +97,11 @@ class FileLoad:
     periods: list[int] = field(default_factory=list)
 
 
+def period_field(source: CsvSource) -> str:
+    """The CSV column (contract spelling) that holds the period."""
+    return next(c for c in source.columns if normalise_header(c) == source.period_column)
+
+
 def field_name(column: str) -> str:
     return "c_" + normalise_header(column)
 
@@ -304,20 +309,31 @@ def parse_file(
     source: CsvSource,
     info: FileInfo,
     column_map: dict[str, str],
+    months: list[int] | None = None,
 ) -> int | None:
     """Parse the file into the temporary table `parsed`; returns the file's year (see
-    CsvSource.file_year_from), after rejecting the rows of another year."""
+    CsvSource.file_year_from), after rejecting the rows of another year.
+
+    `months`: parse only the lines of those months (a month reloaded from a yearly file)."""
     with info.path.open(encoding=info.encoding, newline="") as fh:
         header = split_header(fh.readline())
     positions = resolve_columns(source, header, column_map)
 
+    where = ""
+    if months is not None and source.period_column:
+        # A line with quotes is always parsed: its fields cannot be told by a plain split.
+        wanted = ", ".join(f"'{m}'" for m in months)
+        where = (
+            f"WHERE contains(raw, '\"') "
+            f"OR trim(split_part(raw, ';', {positions[period_field(source)]})) IN ({wanted})"
+        )
     schema, batches, bad_rows = _lines(info.path, info.encoding)
     stream = pa.RecordBatchReader.from_batches(schema, batches)
     con.register("batches", stream)
     try:
         # The lines land in a table first: DuckDB parses a table on every core, a stream of
         # Arrow batches on one.
-        con.execute("CREATE OR REPLACE TEMP TABLE stream AS FROM batches")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stream AS FROM batches {where}")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(source, positions, len(header))
         )
@@ -429,9 +445,8 @@ def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> l
     with path.open(encoding=encoding, newline="") as fh:
         header = split_header(fh.readline())
     positions = resolve_columns(source, header, column_map)
-    column = next(c for c in source.columns if normalise_header(c) == source.period_column)
     names = [f"f{i}" for i in range(1, len(header) + 1)]
-    wanted = names[positions[column] - 1]
+    wanted = names[positions[period_field(source)] - 1]
     table = pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(
@@ -557,7 +572,7 @@ def reload_months(
         archived = archived_copy(con, archived_as, archived_sha, held)
         info = inspect_file(archived.path)
         try:
-            file_year = parse_file(con, source, info, column_map or {})
+            file_year = parse_file(con, source, info, column_map or {}, held)
             rows, rejected = _counts(con, held, source.period_column)
             message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):

@@ -201,15 +201,22 @@ def validate_table(
     schema: pa.DataFrameSchema | None = None,
     batch_rows: int = BATCH_ROWS,
     sample_size: int = 20,
+    files: list[str] | None = None,
 ) -> Validation:
     """Validate a warehouse table batch by batch; the result lists the first failure cases.
 
-    Uniqueness is checked per batch only: the dbt tests check it over the whole table.
+    `files` (SHA-256s): only the rows those files loaded, which is what a night changed (the
+    other rows were validated when they were loaded). Uniqueness is checked per batch only:
+    the dbt tests check it over the whole table.
     """
     schema = schema or SCHEMAS[table]
     columns = ", ".join(schema.columns)
     result = Validation(table)
-    reader = con.execute(f"SELECT {columns} FROM {table}").to_arrow_reader(batch_rows)
+    where = "" if files is None else "WHERE file_sha256 IN (SELECT unnest($files::VARCHAR[]))"
+    params = {} if files is None else {"files": files}
+    reader = con.execute(f"SELECT {columns} FROM {table} {where}", params).to_arrow_reader(
+        batch_rows
+    )
     for batch in reader:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
