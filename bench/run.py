@@ -141,19 +141,24 @@ def dlt_script(ledger_files: list[Path], target: Path) -> str:
     """The peer: dlt loading the same files into DuckDB as they are (text columns), streamed
     through Arrow. No Swedish numbers parsed, no checks, no archive: the plain load."""
     return f"""
-import dlt, pyarrow.csv as pacsv
+import dlt, pyarrow as pa, pyarrow.csv as pacsv
 files = {[str(f) for f in ledger_files]!r}
 legacy = {[_is_legacy(f) for f in ledger_files]!r}
 
 @dlt.resource(name="ledger_lines", write_disposition="append")
 def ledger():
     for path, old in zip(files, legacy):
+        encoding = "cp1252" if old else "utf-8-sig"
+        with open(path, encoding=encoding) as fh:
+            header = fh.readline().rstrip("\\r\\n").split(";")
         reader = pacsv.open_csv(path,
             read_options=pacsv.ReadOptions(encoding="cp1252" if old else "utf8",
                                            block_size=16 << 20),
             parse_options=pacsv.ParseOptions(delimiter=";"),
-            convert_options=pacsv.ConvertOptions(column_types={{}}, strings_can_be_null=True,
-                                                 auto_dict_encode=False))
+            # Text as delivered: the total row has text where amounts and codes are.
+            convert_options=pacsv.ConvertOptions(
+                column_types={{name: pa.string() for name in header}},
+                strings_can_be_null=True))
         for batch in reader:
             yield batch
 

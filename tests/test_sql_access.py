@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -13,6 +14,8 @@ import sys
 import termios
 import time
 from pathlib import Path
+
+import duckdb
 
 IFO = str(Path(sys.executable).parent / "ifo")
 MARCH = (
@@ -98,3 +101,17 @@ def test_the_interactive_shell_is_read_only_on_the_published_file(demo):
     text = output.decode("utf-8", "replace")
     assert "-107" in text
     assert "read-only" in text  # a controller cannot change the published file
+
+
+def test_every_query_in_the_sql_guide_runs_on_the_published_file(demo):
+    """docs/sql.md's queries, as written, against the demo's ifo.duckdb opened read-only; the
+    ones about the marts find rows (the sample refuses nothing, so the ops queries may not)."""
+    settings, _ = demo
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "sql.md").read_text("utf-8")
+    queries = re.findall(r"```sql\n(.*?)```", guide, re.S)
+    assert len(queries) >= 10
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        for query in queries:
+            rows = con.execute(query).fetchall()
+            if "FROM marts." in query:
+                assert rows, query
