@@ -44,6 +44,9 @@ def test_the_demo_shows_tyreso_from_20_1_to_14_4(demo, shared_dir):
     assert (points, relative) == (-5.7, -28.4)  # the document's "drygt 30 procent" is not
     assert comparable is False  # N30001 changed model between 2018 and 2019
     assert rows[2018][3] is True and role == "hemkommun"
+    # −2,6 → 20,1: a change of sign has no relative change (it would read as 873 %).
+    assert rows[2017][0] < 0 < rows[2018][0] and rows[2018][2] is None
+    assert rows[2018][1] == pytest.approx(22.7)
 
 
 def test_the_comparison_has_every_member_the_group_and_the_country(demo):

@@ -3,6 +3,7 @@ are persisted into the warehouse, so a controller reads them with duckdb_columns
 
 from __future__ import annotations
 
+import re
 from contextlib import closing
 from pathlib import Path
 
@@ -46,3 +47,25 @@ def test_the_published_marts_are_the_contracts_columns_with_their_descriptions(d
         declared = [c["name"] for c in model_yaml(sql)["columns"]]
         assert [c for c, _ in by_table[sql.stem]] == declared, sql.stem
         assert all(comment for _, comment in by_table[sql.stem]), sql.stem
+
+
+ENGLISH = re.compile(r"\b(the|and|of|is|when|where|which|this|year|month)\b", re.IGNORECASE)
+
+
+def test_every_table_and_column_a_controller_reads_describes_itself_in_swedish(demo):
+    """marts and ops in ifo.duckdb: every table and column has a description, written in the
+    readers' language (a few common English words are enough to catch a forgotten one)."""
+    settings, _ = demo
+    with closing(connect_published(settings.published_path)) as con:
+        tables = con.execute(
+            """SELECT schema_name || '.' || table_name, comment FROM duckdb_tables()
+               WHERE schema_name IN ('marts', 'ops')"""
+        ).fetchall()
+        columns = con.execute(
+            """SELECT schema_name || '.' || table_name || '.' || column_name, comment
+               FROM duckdb_columns() WHERE schema_name IN ('marts', 'ops')"""
+        ).fetchall()
+    assert {t for t, _ in tables} >= {"ops.load_log", "ops.rejects", "ops.runs", "marts.rapporter"}
+    for name, comment in tables + columns:
+        assert comment, f"{name} has no description"
+        assert not ENGLISH.search(comment), f"{name}: {comment!r}"

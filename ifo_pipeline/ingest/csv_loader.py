@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +25,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ifo_pipeline.ingest.archive import Archived, archive_masked, mask_in_place
+from ifo_pipeline.ingest.declarations import (
+    CsvSource,
+    LandedSource,
+    csv_unquote,
+    normalise_header,
+)
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, sniff_encoding
 from ifo_pipeline.ingest.ops_log import (
     DELIVERED,
@@ -50,42 +55,6 @@ YEAR_IN_NAME = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])")
 MONTH = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])")
 
 
-@dataclass(frozen=True)
-class Check:
-    """A row rule: `bad` is SQL that is true for a row that breaks it; `reason` SQL text."""
-
-    bad: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class LandedSource:
-    """A kind of file dropped into one folder of the landing area."""
-
-    name: str
-    folder: str
-    patterns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CsvSource(LandedSource):
-    """A declarative description of one landed CSV source (see sources.py)."""
-
-    table: str
-    columns: tuple[str, ...]  # canonical header names, in the contract's spelling
-    optional: frozenset[str]
-    select: dict[str, str]  # target column -> SQL over the fields `c_<column>`
-    checks: tuple[Check, ...]
-    replace_key: str | None = None  # SQL over target columns; None: a file replaces the table
-    amount: str | None = None  # target column summed for reconciliation
-    total_row: str | None = None  # SQL: the row is a trailing control total
-    period_column: str | None = None  # target column holding YYYYMM, for the load log
-    # How a file's year is found: "latest_period" (the year of its latest period) or "name"
-    # (the year in its name, else its latest period). Rows of another year are rejected: a
-    # file never replaces a period of another year. None: files are not bound to a year.
-    file_year_from: str | None = None
-
-
 @dataclass
 class FileLoad:
     file_name: str
@@ -106,21 +75,8 @@ def field_name(column: str) -> str:
     return "c_" + normalise_header(column)
 
 
-def normalise_header(name: str) -> str:
-    """Case-, accent- and space-insensitive header key: 'Bokföringsdatum' -> 'bokforingsdatum'."""
-    stripped = unicodedata.normalize("NFKD", name.strip().lstrip("\ufeff"))
-    ascii_only = "".join(ch for ch in stripped if not unicodedata.combining(ch))
-    return re.sub(r"[^a-z0-9]", "", ascii_only.lower())
-
-
 def split_header(line: str) -> list[str]:
     return [csv_unquote(f) for f in re.findall(FIELD_PATTERN, ";" + line.rstrip("\r\n"))]
-
-
-def csv_unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('""', '"')
-    return value
 
 
 def resolve_columns(
@@ -204,7 +160,7 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> s
             field_cols.append(f"nullif(trim(csv_unquote(f[{positions[column]}])), '') AS {name}")
         else:
             field_cols.append(f"CAST(NULL AS VARCHAR) AS {name}")
-    typed = [f"{expr} AS {col}" for col, expr in source.select.items()]
+    typed = [f"{column.sql} AS {name}" for name, column in source.select.items()]
     checks = source.checks
     reasons = ", ".join(f"CASE WHEN coalesce({c.bad}, false) THEN {c.reason} END" for c in checks)
     total = source.total_row or "false"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ifo_pipeline.ingest.csv_loader import (
+from ifo_pipeline.ingest.declarations import (
     Check,
     CsvSource,
     LandedSource,
+    RawColumn,
     csv_unquote,
     normalise_header,
 )
@@ -99,18 +100,18 @@ LEDGER = CsvSource(
         {"Aktivitet", "Projekt", "Motpart", "Verifikation", "Bokforingsdatum", "Text"}
     ),
     select={
-        "period": "yyyymm(c_period)",
-        "ansvar": "c_ansvar",
-        "konto": "c_konto",
-        "verksamhet": "c_verksamhet",
-        "aktivitet": "c_aktivitet",
-        "projekt": "c_projekt",
-        "motpart": "c_motpart",
-        "belopp": "sv_amount(c_belopp)",
-        "verifikation": "c_verifikation",
-        "bokforingsdatum": "try_strptime(c_bokforingsdatum, '%Y-%m-%d')::DATE",
+        "period": RawColumn("yyyymm(c_period)", "INTEGER", required=True),
+        "ansvar": RawColumn("c_ansvar", "VARCHAR", required=True),
+        "konto": RawColumn("c_konto", "VARCHAR", required=True),
+        "verksamhet": RawColumn("c_verksamhet", "VARCHAR", required=True),
+        "aktivitet": RawColumn("c_aktivitet", "VARCHAR"),
+        "projekt": RawColumn("c_projekt", "VARCHAR"),
+        "motpart": RawColumn("c_motpart", "VARCHAR"),
+        "belopp": RawColumn("sv_amount(c_belopp)", "DECIMAL(18, 2)", required=True),
+        "verifikation": RawColumn("c_verifikation", "VARCHAR"),
+        "bokforingsdatum": RawColumn("try_strptime(c_bokforingsdatum, '%Y-%m-%d')::DATE", "DATE"),
         # Free text may name a client: it is read from the masked archived copy (privacy/).
-        "text": "c_text",
+        "text": RawColumn("c_text", "VARCHAR"),
     },
     checks=(
         _month("Period", "c_period"),
@@ -140,10 +141,10 @@ BUDGET = CsvSource(
     columns=("Period", "Ansvar", "Verksamhet", "Kommunbidrag"),
     optional=frozenset({"Verksamhet"}),
     select={
-        "period": "yyyymm(c_period)",
-        "ansvar": "c_ansvar",
-        "verksamhet": "c_verksamhet",
-        "kommunbidrag": "sv_amount(c_kommunbidrag)",
+        "period": RawColumn("yyyymm(c_period)", "INTEGER", required=True),
+        "ansvar": RawColumn("c_ansvar", "VARCHAR", required=True),
+        "verksamhet": RawColumn("c_verksamhet", "VARCHAR"),
+        "kommunbidrag": RawColumn("sv_amount(c_kommunbidrag)", "DECIMAL(18, 2)", required=True),
     },
     checks=(
         _month("Period", "c_period"),
@@ -167,9 +168,9 @@ FORECASTS = CsvSource(
     columns=("Prognosmanad", "Ansvar", "Prognos"),
     optional=frozenset(),
     select={
-        "prognosmanad": "yyyymm(c_prognosmanad)",
-        "ansvar": "c_ansvar",
-        "prognos": "sv_amount(c_prognos)",
+        "prognosmanad": RawColumn("yyyymm(c_prognosmanad)", "INTEGER", required=True),
+        "ansvar": RawColumn("c_ansvar", "VARCHAR", required=True),
+        "prognos": RawColumn("sv_amount(c_prognos)", "DECIMAL(18, 2)", required=True),
     },
     checks=(
         _month("Prognosmanad", "c_prognosmanad"),
@@ -191,15 +192,23 @@ REPORT_STRUCTURE = CsvSource(
     columns=("GiltigFran", "GiltigTill", "Ansvar", "Rapport", "Rapportrad", "Sarskild", "Ordning"),
     optional=frozenset({"GiltigTill", "Sarskild"}),
     select={
-        "giltig_fran": "yyyy(c_giltigfran)",
-        "giltig_till": "yyyy(c_giltigtill)",
-        "ansvar_fran": f"CAST(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '') AS INTEGER)",
-        "ansvar_till": f"CAST(coalesce(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 2), ''), "
-        f"nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '')) AS INTEGER)",
-        "rapport": "c_rapport",
-        "rapportrad": "c_rapportrad",
-        "sarskild": "coalesce(c_sarskild, '0') = '1'",
-        "ordning": "TRY_CAST(c_ordning AS INTEGER)",
+        "giltig_fran": RawColumn("yyyy(c_giltigfran)", "INTEGER", required=True),
+        "giltig_till": RawColumn("yyyy(c_giltigtill)", "INTEGER"),
+        "ansvar_fran": RawColumn(
+            f"CAST(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '') AS INTEGER)",
+            "INTEGER",
+            required=True,
+        ),
+        "ansvar_till": RawColumn(
+            f"CAST(coalesce(nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 2), ''), "
+            f"nullif(regexp_extract(c_ansvar, {ANSVAR_RANGE}, 1), '')) AS INTEGER)",
+            "INTEGER",
+            required=True,
+        ),
+        "rapport": RawColumn("c_rapport", "VARCHAR", required=True),
+        "rapportrad": RawColumn("c_rapportrad", "VARCHAR", required=True),
+        "sarskild": RawColumn("coalesce(c_sarskild, '0') = '1'", "BOOLEAN", required=True),
+        "ordning": RawColumn("TRY_CAST(c_ordning AS INTEGER)", "INTEGER", required=True),
     },
     checks=(
         _year("GiltigFran", "c_giltigfran"),
@@ -238,14 +247,14 @@ REPORTS = CsvSource(
     ),
     optional=frozenset({"GiltigTill", "Delsummarad", "IngarI"}),
     select={
-        "giltig_fran": "yyyy(c_giltigfran)",
-        "giltig_till": "yyyy(c_giltigtill)",
-        "rapport": "c_rapport",
-        "rubrik": "c_rubrik",
-        "summarad": "c_summarad",
-        "delsummarad": "c_delsummarad",
-        "ingar_i": "c_ingari",
-        "ordning": "TRY_CAST(c_ordning AS INTEGER)",
+        "giltig_fran": RawColumn("yyyy(c_giltigfran)", "INTEGER", required=True),
+        "giltig_till": RawColumn("yyyy(c_giltigtill)", "INTEGER"),
+        "rapport": RawColumn("c_rapport", "VARCHAR", required=True),
+        "rubrik": RawColumn("c_rubrik", "VARCHAR", required=True),
+        "summarad": RawColumn("c_summarad", "VARCHAR", required=True),
+        "delsummarad": RawColumn("c_delsummarad", "VARCHAR"),
+        "ingar_i": RawColumn("c_ingari", "VARCHAR"),
+        "ordning": RawColumn("TRY_CAST(c_ordning AS INTEGER)", "INTEGER", required=True),
     },
     checks=(
         _year("GiltigFran", "c_giltigfran"),

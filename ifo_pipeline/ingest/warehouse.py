@@ -12,68 +12,12 @@ from pathlib import Path
 
 import duckdb
 
+from ifo_pipeline.ingest.ops_descriptions import comment_statements
+from ifo_pipeline.ingest.sources import CSV_SOURCES
+
 RAW_AND_OPS_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS ops;
-
-CREATE TABLE IF NOT EXISTS raw.ledger_lines (
-    file_sha256 VARCHAR NOT NULL,
-    line_number BIGINT NOT NULL,
-    period INTEGER NOT NULL,
-    ansvar VARCHAR NOT NULL,
-    konto VARCHAR NOT NULL,
-    verksamhet VARCHAR NOT NULL,
-    aktivitet VARCHAR,
-    projekt VARCHAR,
-    motpart VARCHAR,
-    belopp DECIMAL(18, 2) NOT NULL,
-    verifikation VARCHAR,
-    bokforingsdatum DATE,
-    text VARCHAR
-);
-
-CREATE TABLE IF NOT EXISTS raw.budget_lines (
-    file_sha256 VARCHAR NOT NULL,
-    line_number BIGINT NOT NULL,
-    period INTEGER NOT NULL,
-    ansvar VARCHAR NOT NULL,
-    verksamhet VARCHAR,
-    kommunbidrag DECIMAL(18, 2) NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS raw.forecast_lines (
-    file_sha256 VARCHAR NOT NULL,
-    line_number BIGINT NOT NULL,
-    prognosmanad INTEGER NOT NULL,
-    ansvar VARCHAR NOT NULL,
-    prognos DECIMAL(18, 2) NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS raw.report_structure (
-    file_sha256 VARCHAR NOT NULL,
-    line_number BIGINT NOT NULL,
-    giltig_fran INTEGER NOT NULL,
-    giltig_till INTEGER,
-    ansvar_fran INTEGER NOT NULL,
-    ansvar_till INTEGER NOT NULL,
-    rapport VARCHAR NOT NULL,
-    rapportrad VARCHAR NOT NULL,
-    sarskild BOOLEAN NOT NULL,
-    ordning INTEGER NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS raw.reports (
-    file_sha256 VARCHAR NOT NULL,
-    line_number BIGINT NOT NULL,
-    giltig_fran INTEGER NOT NULL,
-    giltig_till INTEGER,
-    rapport VARCHAR NOT NULL,
-    rubrik VARCHAR NOT NULL,
-    summarad VARCHAR NOT NULL,
-    delsummarad VARCHAR,
-    ingar_i VARCHAR,
-    ordning INTEGER NOT NULL
-);
 
 CREATE TABLE IF NOT EXISTS raw.volume_cells (
     file_sha256 VARCHAR NOT NULL,
@@ -216,6 +160,8 @@ ALTER TABLE ops.reconciliation ALTER COLUMN difference TYPE DECIMAL(38, 2);
 ALTER TABLE ops.reconciliation ALTER COLUMN control_sum TYPE DECIMAL(38, 2);
 ALTER TABLE ops.reconciliation ALTER COLUMN control_difference TYPE DECIMAL(38, 2);
 """
+# The landed CSV sources' raw tables, from their declarations (sources.py).
+RAW_AND_OPS_DDL += "\n".join(source.ddl() for source in CSV_SOURCES)
 
 # Shared parsing rules, as SQL so they run vectorised inside DuckDB over millions of rows.
 MACROS = r"""
@@ -267,8 +213,21 @@ def connect(
             time.sleep(0.5)
     if not read_only:
         con.execute(RAW_AND_OPS_DDL)
+        describe_ops_tables(con)
     con.execute(MACROS)
     return con
+
+
+def describe_ops_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The ops tables' Swedish descriptions, written once per warehouse (and again when a new
+    column or description appears)."""
+    missing = con.execute(
+        """SELECT count(*) FROM duckdb_columns()
+           WHERE database_name = current_database() AND schema_name = 'ops' AND comment IS NULL"""
+    ).fetchone()[0]
+    if missing:
+        for statement in comment_statements():
+            con.execute(statement)
 
 
 def scratch() -> duckdb.DuckDBPyConnection:

@@ -15,6 +15,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from ifo_pipeline.ingest import sources
+from ifo_pipeline.ingest.declarations import CsvSource
 from ifo_pipeline.privacy import find_identity_numbers
 
 # The shape only (a cheap vectorised prefilter); privacy.find_identity_numbers decides.
@@ -51,72 +53,81 @@ MONTH = pa.Check(_month_in_range, error="a month YYYYMM")
 FILE_SHA = pa.Column(pl.Utf8, pa.Check.str_matches(r"^[0-9a-f]{64}$", error="a SHA-256"))
 LINE = pa.Column(pl.Int64, pa.Check.ge(2, error="a data line (after the header)"))
 
-LEDGER_LINES = pa.DataFrameSchema(
+# Polars types of the SQL types the raw tables are declared with.
+POLARS_TYPES = {
+    "VARCHAR": pl.Utf8,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "BOOLEAN": pl.Boolean,
+    "DATE": pl.Date,
+    "DECIMAL(18, 2)": MONEY,
+}
+
+
+def raw_schema(
+    source: CsvSource, checks: dict[str, list[pa.Check]], unique: list[str] | None = None
+) -> pa.DataFrameSchema:
+    """A landed source's raw table as pandera sees it: every declared column with its type and
+    nullability (from the one declaration, ingest/sources.py), plus the value rules here."""
+    unknown = set(checks) - set(source.select)
+    if unknown:  # a rule for a column the declaration no longer has must not pass silently
+        raise ValueError(f"{source.table}: checks for undeclared columns {sorted(unknown)}")
+    columns = {"file_sha256": FILE_SHA, "line_number": LINE}
+    for name, column in source.select.items():
+        columns[name] = pa.Column(
+            POLARS_TYPES[column.type], checks.get(name, []), nullable=not column.required
+        )
+    return pa.DataFrameSchema(columns, name=source.table, unique=unique)
+
+
+NOT_EMPTY = pa.Check.str_length(min_value=1)
+YEAR = pa.Check.in_range(1900, 2099)
+
+LEDGER_LINES = raw_schema(
+    sources.LEDGER,
     {
-        "file_sha256": FILE_SHA,
-        "line_number": LINE,
-        "period": pa.Column(pl.Int32, MONTH),
-        "ansvar": pa.Column(pl.Utf8, _code("4,6")),
-        "konto": pa.Column(pl.Utf8, _code("4,5")),
-        "verksamhet": pa.Column(pl.Utf8, _code("3,5")),
-        "motpart": pa.Column(pl.Utf8, _code("1,3"), nullable=True),
-        "belopp": pa.Column(MONEY),
-        "text": pa.Column(
-            pl.Utf8, pa.Check(_no_personnummer, error="no personal identity number"), nullable=True
-        ),
+        "period": [MONTH],
+        "ansvar": [_code("4,6")],
+        "konto": [_code("4,5")],
+        "verksamhet": [_code("3,5")],
+        "motpart": [_code("1,3")],
+        "text": [pa.Check(_no_personnummer, error="no personal identity number")],
     },
-    name="raw.ledger_lines",
     unique=["file_sha256", "line_number"],
 )
 
-BUDGET_LINES = pa.DataFrameSchema(
-    {
-        "file_sha256": FILE_SHA,
-        "line_number": LINE,
-        "period": pa.Column(pl.Int32, MONTH),
-        "ansvar": pa.Column(pl.Utf8, _code("4,6")),
-        "kommunbidrag": pa.Column(MONEY),
-    },
-    name="raw.budget_lines",
+BUDGET_LINES = raw_schema(
+    sources.BUDGET, {"period": [MONTH], "ansvar": [_code("4,6")], "verksamhet": [_code("3,5")]}
 )
 
-FORECAST_LINES = pa.DataFrameSchema(
-    {
-        "file_sha256": FILE_SHA,
-        "line_number": LINE,
-        "prognosmanad": pa.Column(pl.Int32, MONTH),
-        "ansvar": pa.Column(pl.Utf8, _code("4,6")),
-        "prognos": pa.Column(MONEY),
-    },
-    name="raw.forecast_lines",
+FORECAST_LINES = raw_schema(
+    sources.FORECASTS,
+    {"prognosmanad": [MONTH], "ansvar": [_code("4,6")]},
     # One forecast per unit and month: two would be added up into a wrong total.
     unique=["prognosmanad", "ansvar"],
 )
 
-REPORT_STRUCTURE = pa.DataFrameSchema(
+REPORT_STRUCTURE = raw_schema(
+    sources.REPORT_STRUCTURE,
     {
-        "giltig_fran": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
-        "giltig_till": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099), nullable=True),
-        "ansvar_fran": pa.Column(pl.Int32, pa.Check.ge(0)),
-        "ansvar_till": pa.Column(pl.Int32, pa.Check.ge(0)),
-        "rapport": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "rapportrad": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "sarskild": pa.Column(pl.Boolean),
-        "ordning": pa.Column(pl.Int32),
+        "giltig_fran": [YEAR],
+        "giltig_till": [YEAR],
+        "ansvar_fran": [pa.Check.ge(0)],
+        "ansvar_till": [pa.Check.ge(0)],
+        "rapport": [NOT_EMPTY],
+        "rapportrad": [NOT_EMPTY],
     },
-    name="raw.report_structure",
 )
 
-REPORTS = pa.DataFrameSchema(
+REPORTS = raw_schema(
+    sources.REPORTS,
     {
-        "giltig_fran": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
-        "giltig_till": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099), nullable=True),
-        "rapport": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "rubrik": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "summarad": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "ordning": pa.Column(pl.Int32),
+        "giltig_fran": [YEAR],
+        "giltig_till": [YEAR],
+        "rapport": [NOT_EMPTY],
+        "rubrik": [NOT_EMPTY],
+        "summarad": [NOT_EMPTY],
     },
-    name="raw.reports",
 )
 
 VOLUME_CELLS = pa.DataFrameSchema(

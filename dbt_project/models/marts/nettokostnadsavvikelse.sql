@@ -66,7 +66,8 @@ select
     w.deviation_mkr as avvikelse_mkr,
     w.inhabitants as invanare,
     round(w.deviation_pct - w.previous_deviation_pct, 1) as forandring_pct_enheter,
-    case when w.previous_deviation_pct <> 0
+    -- A relative change across a change of sign (−2,6 → 20,1) or from 0 means nothing.
+    case when w.previous_deviation_pct * w.deviation_pct > 0
         then round((w.deviation_pct - w.previous_deviation_pct) * 100.0
                    / abs(w.previous_deviation_pct), 1)
     end as forandring_relativ,

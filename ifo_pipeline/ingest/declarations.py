@@ -1,0 +1,85 @@
+"""How a landed source is declared: once, as data. Everything else is derived from it.
+
+A `CsvSource` names its folder and file patterns, the header it expects, each raw column (how
+it is computed from the fields, its SQL type, whether every accepted row has it), the row
+rules, and what a file replaces. From that one declaration come the loader's SQL
+(`csv_loader.py`), the raw table's DDL (`CsvSource.ddl`, run by `warehouse.connect`) and the
+pandera schema's columns and types (`validation/schemas.py`): renaming a column is one change
+here (and the staging model that renames it for dbt).
+
+No imports from the rest of the package: the warehouse, the loaders and the schemas all read
+these declarations.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row rule: `bad` is SQL that is true for a row that breaks it; `reason` SQL text."""
+
+    bad: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """One column of a raw table: SQL over the fields `c_<header>`, its type, and whether every
+    accepted row has a value (NOT NULL; the row rules reject a row without one)."""
+
+    sql: str
+    type: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class LandedSource:
+    """A kind of file dropped into one folder of the landing area."""
+
+    name: str
+    folder: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CsvSource(LandedSource):
+    """A landed CSV source (see sources.py for the five of INPUTS.md §1–4)."""
+
+    table: str
+    columns: tuple[str, ...]  # canonical header names, in the contract's spelling
+    optional: frozenset[str]
+    select: dict[str, RawColumn]  # raw table column -> how it is computed
+    checks: tuple[Check, ...]
+    replace_key: str | None = None  # SQL over target columns; None: a file replaces the table
+    amount: str | None = None  # target column summed for reconciliation
+    total_row: str | None = None  # SQL: the row is a trailing control total
+    period_column: str | None = None  # target column holding YYYYMM, for the load log
+    # How a file's year is found: "latest_period" (the year of its latest period) or "name"
+    # (the year in its name, else its latest period). Rows of another year are rejected: a
+    # file never replaces a period of another year. None: files are not bound to a year.
+    file_year_from: str | None = None
+
+    def ddl(self) -> str:
+        """The raw table: where each row came from (file and line), then the declared columns."""
+        columns = ["file_sha256 VARCHAR NOT NULL", "line_number BIGINT NOT NULL"] + [
+            f"{name} {column.type}{' NOT NULL' if column.required else ''}"
+            for name, column in self.select.items()
+        ]
+        return f"CREATE TABLE IF NOT EXISTS {self.table} (\n    " + ",\n    ".join(columns) + "\n);"
+
+
+def normalise_header(name: str) -> str:
+    """Case-, accent- and space-insensitive header key: 'Bokföringsdatum' -> 'bokforingsdatum'."""
+    stripped = unicodedata.normalize("NFKD", name.strip().lstrip("\ufeff"))
+    ascii_only = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]", "", ascii_only.lower())
+
+
+def csv_unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('""', '"')
+    return value
