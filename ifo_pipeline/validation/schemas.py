@@ -30,11 +30,21 @@ def contains_personnummer(text: str) -> bool:
 
 
 def _no_personnummer(data: PolarsData) -> pl.LazyFrame:
-    # Only the rare texts of the right shape are checked digit by digit.
-    col = pl.col(data.key)
-    shaped = col.str.contains(PERSONNUMMER).fill_null(False)
-    flagged = col.map_elements(contains_personnummer, return_dtype=pl.Boolean)
-    return data.lazyframe.select(~(shaped & flagged.fill_null(False)))
+    return data.lazyframe.select(
+        pl.col(data.key).map_batches(_free_of_personnummer, return_dtype=pl.Boolean)
+    )
+
+
+def _free_of_personnummer(texts: pl.Series) -> pl.Series:
+    """True per text without a personal identity number. The shape is matched vectorised;
+    only the rare texts of that shape are checked digit by digit, in Python."""
+    shaped = texts.str.contains(PERSONNUMMER).fill_null(False)
+    free = ~shaped
+    suspects = shaped.arg_true()
+    if len(suspects):
+        verdicts = [not contains_personnummer(t) for t in texts.gather(suspects).to_list()]
+        free = free.scatter(suspects, verdicts)
+    return free
 
 
 def _month_in_range(data: PolarsData) -> pl.LazyFrame:
