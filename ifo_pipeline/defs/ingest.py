@@ -35,22 +35,27 @@ def validation_metadata(validation: Validation) -> dict:
     return {
         "rows_checked": dg.MetadataValue.int(validation.rows_checked),
         "failures": dg.MetadataValue.int(validation.failures),
-        "failure_cases": dg.MetadataValue.md(
-            markdown_table(
-                ["column", "check", "value", "row"],
-                [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample],
-            )
+        "failure_cases": metadata_table(
+            ["column", "check", "value", "row"],
+            [(c["column"], c["check"], c["value"], c["row"]) for c in validation.sample],
         ),
     }
 
 
-def markdown_table(header: list[str], rows: list[tuple]) -> str:
-    def cell(value: object) -> str:
-        return str(value).replace("|", "\\|").replace("\n", " ") if value is not None else ""
+def metadata_table(header: list[str], rows: list[tuple]) -> dg.TableMetadataValue:
+    """Rows as a Dagster table, which the UI renders (and sorts) as one."""
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({name: _cell(value) for name, value in zip(header, row, strict=True)})
+            for row in rows
+        ],
+        schema=dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in header]),
+    )
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+
+def _cell(value: object) -> str | int | float | bool | None:
+    # Exact types only: an Enum (Outcome) or a Decimal is shown as its text.
+    return value if value is None or type(value) in (str, int, float, bool) else str(value)
 
 
 def _check_specs(
@@ -152,14 +157,9 @@ def _materialization_metadata(con, table: str, loads: list[FileLoad]) -> dict:
         "files_already_loaded": dg.MetadataValue.int(
             sum(f.outcome == Outcome.ALREADY_LOADED for f in loads)
         ),
-        "files": dg.MetadataValue.md(
-            markdown_table(
-                ["file", "outcome", "rows loaded", "rows rejected", "message"],
-                [
-                    (f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message)
-                    for f in loads
-                ],
-            )
+        "files": metadata_table(
+            ["file", "outcome", "rows loaded", "rows rejected", "message"],
+            [(f.file_name, f.outcome, f.rows_loaded, f.rows_rejected, f.message) for f in loads],
         ),
     }
 
@@ -195,9 +195,7 @@ def _check_results(con, table: str, new: list[FileLoad], reconciles: bool, setti
         ),
         metadata={
             "rows_rejected": dg.MetadataValue.int(rejected_rows),
-            "rejected_rows": dg.MetadataValue.md(
-                markdown_table(["file", "line", "reason", "raw"], sample)
-            ),
+            "rejected_rows": metadata_table(["file", "line", "reason", "raw"], sample),
         },
     )
 

@@ -17,7 +17,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ifo_pipeline.defs.ingest import markdown_table, validation_metadata
+from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.publish import publish_marts
@@ -115,9 +115,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(settings.published_path)),
-                "tables": dg.MetadataValue.md(
-                    markdown_table(["table", "rows"], sorted(copied.items()))
-                ),
+                "tables": metadata_table(["table", "rows"], sorted(copied.items())),
             }
         )
 
