@@ -1,6 +1,11 @@
 -- Every row of every report, every month: the lines fed by units, a child report's total as
 -- a line of its parent, the subtotal (before särskilda kostnader) and the total, with all the
 -- base measures the result and deviation marts derive their columns from.
+{%- set measures = [
+    'allocation_ytd', 'net_cost_ytd', 'allocation_full_year', 'forecast_result',
+    'previous_forecast_result', 'prior_year_result', 'prior_year_net_cost_ytd',
+    'prior_year_net_cost_full_year',
+] %}
 with lines as (
     select * from {{ ref('int_report_lines__monthly') }}
 ),
@@ -12,9 +17,7 @@ reports as (
 own_lines as (
     select
         fiscal_year, report_month, report_code, line_label, is_special_item, line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result, prior_year_net_cost_ytd,
-        prior_year_net_cost_full_year
+        {{ measures | join(', ') }}
     from lines
 ),
 
@@ -27,14 +30,9 @@ child_report_lines as (
         r.ancestor_title as line_label,
         false as is_special_item,
         r.ancestor_order_in_parent as line_order,
-        sum(l.allocation_ytd) as allocation_ytd,
-        sum(l.net_cost_ytd) as net_cost_ytd,
-        sum(l.allocation_full_year) as allocation_full_year,
-        sum(l.forecast_result) as forecast_result,
-        sum(l.previous_forecast_result) as previous_forecast_result,
-        sum(l.prior_year_result) as prior_year_result,
-        sum(l.prior_year_net_cost_ytd) as prior_year_net_cost_ytd,
-        sum(l.prior_year_net_cost_full_year) as prior_year_net_cost_full_year
+        {%- for m in measures %}
+        sum(l.{{ m }}) as {{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from lines as l
     inner join reports as r
         on r.fiscal_year = l.fiscal_year
@@ -65,14 +63,9 @@ totals as (
         o.report_code,
         t.kind,
         case when t.kind = 'summa' then lab.total_label else lab.subtotal_label end as line_label,
-        sum(o.allocation_ytd) as allocation_ytd,
-        sum(o.net_cost_ytd) as net_cost_ytd,
-        sum(o.allocation_full_year) as allocation_full_year,
-        sum(o.forecast_result) as forecast_result,
-        sum(o.previous_forecast_result) as previous_forecast_result,
-        sum(o.prior_year_result) as prior_year_result,
-        sum(o.prior_year_net_cost_ytd) as prior_year_net_cost_ytd,
-        sum(o.prior_year_net_cost_full_year) as prior_year_net_cost_full_year
+        {%- for m in measures %}
+        sum(o.{{ m }}) as {{ m }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from ordinary_rows as o
     inner join report_labels as lab
         on lab.fiscal_year = o.fiscal_year and lab.report_code = o.report_code
@@ -88,17 +81,13 @@ all_rows as (
     select
         fiscal_year, report_month, report_code, line_label, 'rad' as row_type,
         case when is_special_item then 3 else 1 end as print_block, line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result, prior_year_net_cost_ytd,
-        prior_year_net_cost_full_year
+        {{ measures | join(', ') }}
     from ordinary_rows
     union all
     select
         fiscal_year, report_month, report_code, line_label, kind as row_type,
         case when kind = 'delsumma' then 2 else 4 end as print_block, 0 as line_order,
-        allocation_ytd, net_cost_ytd, allocation_full_year, forecast_result,
-        previous_forecast_result, prior_year_result, prior_year_net_cost_ytd,
-        prior_year_net_cost_full_year
+        {{ measures | join(', ') }}
     from totals
 )
 
@@ -112,12 +101,5 @@ select
         partition by fiscal_year, report_month, report_code
         order by print_block, line_order, line_label
     ) as integer) as print_order,
-    allocation_ytd,
-    net_cost_ytd,
-    allocation_full_year,
-    forecast_result,
-    previous_forecast_result,
-    prior_year_result,
-    prior_year_net_cost_ytd,
-    prior_year_net_cost_full_year
+    {{ measures | join(', ') }}
 from all_rows
