@@ -10,5 +10,6 @@ select
     motpart as counterparty,
     cast(belopp as decimal(18, 2)) as amount,
     verifikation as voucher,
-    bokforingsdatum as booking_date
+    bokforingsdatum as booking_date,
+    text as description
 from {{ source('raw', 'ledger_lines') }}
