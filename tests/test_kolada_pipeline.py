@@ -47,6 +47,14 @@ def test_the_demo_shows_tyreso_from_20_1_to_14_4(demo, shared_dir):
     # −2,6 → 20,1: a change of sign has no relative change (it would read as 873 %).
     assert rows[2017][0] < 0 < rows[2018][0] and rows[2018][2] is None
     assert rows[2018][1] == pytest.approx(22.7)
+    with closing(connect_published(settings.published_path)) as con:
+        statuses = dict(
+            con.execute(
+                """SELECT ar, forandring_relativ_status FROM marts.nettokostnadsavvikelse
+                   WHERE kommun_id = '0138'"""
+            ).fetchall()
+        )
+    assert statuses == {2017: "saknas", 2018: "teckenbyte", 2019: "beraknad"}
 
 
 def test_the_comparison_has_every_member_the_group_and_the_country(demo):

@@ -71,6 +71,13 @@ select
         then round((w.deviation_pct - w.previous_deviation_pct) * 100.0
                    / abs(w.previous_deviation_pct), 1)
     end as forandring_relativ,
+    case
+        when w.previous_deviation_pct is null or w.deviation_pct is null then 'saknas'
+        when w.previous_deviation_pct = 0 then 'fran_noll'
+        when w.previous_deviation_pct * w.deviation_pct < 0 then 'teckenbyte'
+        when w.deviation_pct = 0 then 'till_noll'
+        else 'beraknad'
+    end as forandring_relativ_status,
     case when w.role in ('hemkommun', 'jamforelsekommun') and w.deviation_pct is not null
         then cast(rank() over (
             partition by w.year,

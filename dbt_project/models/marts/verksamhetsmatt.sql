@@ -17,7 +17,8 @@ select
     cur.capacity as kapacitet,
     cur.raw_text as ratt_text,
     prev.measure_value as varde_fg_ar,
-    case when prev.measure_value <> 0
+    -- Like with like only: "100 % (15 st)" against last year's plain 18 is not a change.
+    case when prev.measure_value <> 0 and (cur.share is null) = (prev.share is null)
         then round((cur.measure_value - prev.measure_value) * 100.0 / prev.measure_value, 1)
     end as forandring_fg_ar_pct
 from cells as cur
