@@ -228,6 +228,23 @@ def stage_times(dagster_home: Path, since: float) -> dict[str, float]:
     return dict(sorted(stages.items(), key=lambda kv: -kv[1]))
 
 
+def _commit() -> str | None:
+    """The commit measured (with '+' when the work tree had changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return None
+    return (head + ("+" if dirty else "")) or None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--lines", type=int, default=10_000_000, help="ledger lines in all")
@@ -308,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in ratios.items():
         print(f"  {name:<28} {value}")
     report = {
+        "commit": _commit(),
         "machine": {
             "cpus": os.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
