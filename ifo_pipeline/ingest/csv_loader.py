@@ -37,6 +37,7 @@ from ifo_pipeline.ingest.ops_log import (
     LoadLogEntry,
     Outcome,
     RejectRow,
+    insert_rejects,
     write_load_log,
     write_rejects,
 )
@@ -472,12 +473,12 @@ def _store_parsed(
         WHERE NOT is_total_row AND reject_reason IS NULL {within}""",
         params,
     )
-    con.execute(
+    insert_rejects(
+        con,
         f"""
-        INSERT INTO ops.rejects (file_sha256, file_name, source, line_number, raw, reason,
-                                 amount, rejected_at, period)
-        SELECT $sha, $name, $source, line_number, raw_line, reject_reason, row_amount, now(),
-               {source.period_column or "NULL"}
+        SELECT $sha AS file_sha256, $name AS file_name, $source AS source,
+               reject_reason AS reason, line_number, raw_line AS raw, row_amount AS amount,
+               {source.period_column or "NULL"} AS period
         FROM parsed WHERE NOT is_total_row AND reject_reason IS NOT NULL {within}""",
         {**params, "name": info.path.name, "source": source.name},
     )

@@ -1,13 +1,15 @@
-"""The one writer of `ops.load_log`: every source, Kolada included, logs through it by name."""
+"""The writers of `ops.load_log` and `ops.rejects`: every source, Kolada included, writes
+through them by name, from one typed definition each."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 import duckdb
+import pyarrow as pa
 
 
 class Outcome(StrEnum):
@@ -57,16 +59,41 @@ class RejectRow:
 
 
 def write_rejects(con: duckdb.DuckDBPyConnection, rows: list[RejectRow]) -> None:
-    """The writer for rejects decided in Python (a refused file, a volume cell); a CSV file's
-    row rejects are inserted set-based from its parse, into the same columns."""
+    """Rejects decided in Python (a refused file, a volume cell)."""
     if not rows:
         return
-    con.executemany(
-        """INSERT INTO ops.rejects BY NAME
-           SELECT ? AS file_sha256, ? AS file_name, ? AS source, ? AS reason,
-                  ? AS line_number, ? AS raw, ?::DECIMAL(18, 2) AS amount,
-                  ? AS period, now() AS rejected_at""",
-        [list(asdict(row).values()) for row in rows],
+    table = pa.Table.from_pylist(
+        [asdict(row) for row in rows],
+        schema=pa.schema(
+            [
+                ("file_sha256", pa.string()),
+                ("file_name", pa.string()),
+                ("source", pa.string()),
+                ("reason", pa.string()),
+                ("line_number", pa.int64()),
+                ("raw", pa.string()),
+                ("amount", pa.decimal128(18, 2)),
+                ("period", pa.int32()),
+            ]
+        ),
+    )
+    con.register("decided_rejects", table)
+    try:
+        insert_rejects(con, "SELECT * FROM decided_rejects")
+    finally:
+        con.unregister("decided_rejects")
+
+
+def insert_rejects(
+    con: duckdb.DuckDBPyConnection, select_sql: str, params: dict | None = None
+) -> None:
+    """The one writer of ops.rejects: `select_sql` yields RejectRow's fields by name (a CSV
+    file's row rejects come set-based from its parse, a million at a time if need be)."""
+    columns = ", ".join(field.name for field in fields(RejectRow))
+    con.execute(
+        f"""INSERT INTO ops.rejects BY NAME
+            SELECT {columns}, now() AS rejected_at FROM ({select_sql})""",
+        params or {},
     )
 
 
