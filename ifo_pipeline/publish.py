@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from contextlib import closing
 from pathlib import Path
 
@@ -24,50 +25,134 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# Tables large enough to publish month by month: only the months whose rows changed since the
+# last published file are copied (marts.huvudbok holds every ledger line).
+BY_MONTH = {"marts.huvudbok": ("ar", "manad")}
+
+
 def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
-    """Copy every table and view of the published schemas; returns rows per table."""
+    """Copy every table and view of the published schemas; returns rows per table.
+
+    The new file starts as a copy of the last published one when there is one (a file copy is
+    far cheaper than rewriting millions of rows): the small tables are replaced whole, a table
+    of BY_MONTH only in the months whose rows differ."""
     # A run stopped half-way through publishing left its staging file: never a published one.
     for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
     staging = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
+    if published_path.exists():
+        shutil.copyfile(published_path, staging)
     copied: dict[str, int] = {}
     wh = warehouse_path.stem
-    with closing(duckdb.connect()) as con:
-        # Attached under its own name: dbt's views refer to the catalog by the file's stem.
-        con.execute(f"ATTACH {_quote(str(warehouse_path))} AS {wh} (READ_ONLY)")
-        con.execute(f"ATTACH {_quote(str(staging))} AS published")
-        relations = con.execute(
-            """SELECT schema_name, table_name, comment FROM duckdb_tables()
-               WHERE database_name = ? AND schema_name IN ('marts', 'ops')
-               UNION ALL
-               SELECT schema_name, view_name, comment FROM duckdb_views()
-               WHERE database_name = ? AND schema_name IN ('marts', 'ops')
-               ORDER BY 1, 2""",
-            [wh, wh],
-        ).fetchall()
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"CREATE SCHEMA published.{schema}")
-        for schema, name, comment in relations:
-            target = f"published.{schema}.{name}"
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM {wh}.{schema}.{name}")
-            if comment:
-                con.execute(f"COMMENT ON TABLE {target} IS {_quote(comment)}")
-            for column, column_comment in con.execute(
-                """SELECT column_name, comment FROM duckdb_columns()
-                   WHERE database_name = ? AND schema_name = ?
-                   AND table_name = ? AND comment IS NOT NULL""",
-                [wh, schema, name],
-            ).fetchall():
-                con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_quote(column_comment)}')
-            copied[f"{schema}.{name}"] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-        con.execute("DETACH published")
-        con.execute(f"DETACH {wh}")
     try:
+        with closing(duckdb.connect()) as con:
+            # Attached under its own name: dbt's views refer to the catalog by the file's stem.
+            con.execute(f"ATTACH {_quote(str(warehouse_path))} AS {wh} (READ_ONLY)")
+            try:
+                con.execute(f"ATTACH {_quote(str(staging))} AS published")
+            except duckdb.Error:  # the last file cannot be built upon: write a new one
+                log.warning("%s cannot be reused; publishing a new file", published_path)
+                staging.unlink(missing_ok=True)
+                con.execute(f"ATTACH {_quote(str(staging))} AS published")
+            relations = _relations(con, wh)
+            kept = {f"{schema}.{name}" for schema, name, _ in relations}
+            for schema, name, _ in _relations(con, "published"):
+                if f"{schema}.{name}" not in kept:  # a table the marts no longer have
+                    con.execute(f"DROP TABLE published.{schema}.{name}")
+            for schema in PUBLISHED_SCHEMAS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS published.{schema}")
+            for schema, name, comment in relations:
+                relation = f"{schema}.{name}"
+                target = f"published.{relation}"
+                source = f"{wh}.{relation}"
+                months = BY_MONTH.get(relation)
+                if months and _same_columns(con, source, target):
+                    changed = _replace_changed_months(con, source, target, months)
+                    log.info("%s: %d month(s) changed, copied", relation, changed)
+                else:
+                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+                _copy_comments(con, wh, schema, name, target, comment)
+                copied[relation] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            con.execute("DETACH published")
+            con.execute(f"DETACH {wh}")
         os.replace(staging, published_path)
     finally:
         staging.unlink(missing_ok=True)
     log.info("published %d tables and views to %s", len(copied), published_path)
     return copied
+
+
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str, str]]:
+    return con.execute(
+        """SELECT schema_name, table_name, comment FROM duckdb_tables()
+           WHERE database_name = $db AND schema_name IN ('marts', 'ops')
+           UNION ALL
+           SELECT schema_name, view_name, comment FROM duckdb_views()
+           WHERE database_name = $db AND schema_name IN ('marts', 'ops')
+           ORDER BY 1, 2""",
+        {"db": catalog},
+    ).fetchall()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    catalog, schema, name = relation.split(".")
+    return con.execute(
+        """SELECT column_name, data_type FROM duckdb_columns()
+           WHERE database_name = ? AND schema_name = ? AND table_name = ?
+           ORDER BY column_index""",
+        [catalog, schema, name],
+    ).fetchall()
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, source: str, target: str) -> bool:
+    """The published table exists with the same columns (else it is copied whole)."""
+    return _columns(con, target) == _columns(con, source)
+
+
+def _replace_changed_months(
+    con: duckdb.DuckDBPyConnection, source: str, target: str, keys: tuple[str, str]
+) -> int:
+    """Replace, in `target`, the months whose rows differ from `source`'s: compared by a
+    fingerprint per month (row count and the sum of every row's hash). Returns how many."""
+    columns = ", ".join(f'"{c}"' for c, _ in _columns(con, source))
+    month = ", ".join(keys)
+
+    def fingerprint(relation: str) -> str:
+        return f"""SELECT {month}, count(*) AS n, sum(hash({columns})) AS h
+                   FROM {relation} GROUP BY ALL"""
+
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE changed_months AS
+            SELECT {", ".join(f"coalesce(s.{k}, t.{k}) AS {k}" for k in keys)}
+            FROM ({fingerprint(source)}) s FULL OUTER JOIN ({fingerprint(target)}) t
+                USING ({month})
+            WHERE s.n IS DISTINCT FROM t.n OR s.h IS DISTINCT FROM t.h"""
+    )
+    changed = con.execute("SELECT count(*) FROM changed_months").fetchone()[0]
+    if changed:
+        within = f"({month}) IN (SELECT ({month}) FROM changed_months)"
+        con.execute(f"DELETE FROM {target} WHERE {within}")
+        con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {within}")
+    return changed
+
+
+def _copy_comments(
+    con: duckdb.DuckDBPyConnection,
+    catalog: str,
+    schema: str,
+    name: str,
+    target: str,
+    comment: str | None,
+) -> None:
+    if comment:
+        con.execute(f"COMMENT ON TABLE {target} IS {_quote(comment)}")
+    for column, column_comment in con.execute(
+        """SELECT column_name, comment FROM duckdb_columns()
+           WHERE database_name = ? AND schema_name = ?
+           AND table_name = ? AND comment IS NOT NULL""",
+        [catalog, schema, name],
+    ).fetchall():
+        con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_quote(column_comment)}')
 
 
 def connect_published(published_path: Path) -> duckdb.DuckDBPyConnection:

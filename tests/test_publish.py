@@ -1,0 +1,71 @@
+"""Publishing: the new file is the working database's marts and ops, exactly, and a night
+copies only the months of marts.huvudbok that changed."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import closing
+
+import duckdb
+
+from ifo_pipeline.publish import publish_marts
+
+
+def _working(path, rows):
+    with closing(duckdb.connect(str(path))) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        con.execute(
+            """CREATE OR REPLACE TABLE marts.huvudbok
+               (ar INTEGER, manad INTEGER, belopp DECIMAL(18, 2), rad INTEGER)"""
+        )
+        con.execute("COMMENT ON TABLE marts.huvudbok IS 'Huvudboken.'")
+        con.executemany("INSERT INTO marts.huvudbok VALUES (?, ?, ?, ?)", rows)
+        con.execute("CREATE OR REPLACE TABLE ops.runs AS SELECT 1 AS run")
+
+
+def _published(path):
+    with closing(duckdb.connect(str(path), read_only=True)) as con:
+        rows = con.execute("SELECT * FROM marts.huvudbok ORDER BY ALL").fetchall()
+        comment = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE table_name = 'huvudbok'"
+        ).fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return rows, comment, tables
+
+
+def test_a_night_copies_the_changed_months_and_the_file_equals_the_source(tmp_path, caplog):
+    working, published = tmp_path / "pipeline.duckdb", tmp_path / "ifo.duckdb"
+    first = [(2019, m, 100 * m, line) for m in (1, 2, 3) for line in range(2, 6)]
+    _working(working, first)
+    publish_marts(working, published)
+    assert _published(published)[0] == sorted(first)
+
+    # March corrected (one amount), April new, January withdrawn: three months differ.
+    second = (
+        [r for r in first if r[1] == 2]
+        + [(2019, 3, 301 if line == 2 else 300, line) for line in range(2, 6)]
+        + [(2019, 4, 400, line) for line in range(2, 4)]
+    )
+    _working(working, second)
+    with caplog.at_level(logging.INFO, logger="ifo_pipeline.publish"):
+        copied = publish_marts(working, published)
+    rows, comment, tables = _published(published)
+    assert rows == sorted(second) and copied["marts.huvudbok"] == len(second)
+    assert comment == "Huvudboken." and tables == {"huvudbok", "runs"}
+    assert "marts.huvudbok: 3 month(s) changed" in caplog.text
+
+    # Nothing changed: nothing copied, the same file.
+    with caplog.at_level(logging.INFO, logger="ifo_pipeline.publish"):
+        publish_marts(working, published)
+    assert "marts.huvudbok: 0 month(s) changed" in caplog.text
+    assert _published(published)[0] == sorted(second)
+
+
+def test_a_published_file_that_cannot_be_reused_is_replaced_whole(tmp_path):
+    working, published = tmp_path / "pipeline.duckdb", tmp_path / "ifo.duckdb"
+    _working(working, [(2019, 1, 5, 2)])
+    published.write_bytes(b"not a database")
+    publish_marts(working, published)
+    assert _published(published)[0] == [(2019, 1, 5, 2)]
+    assert not list(tmp_path.glob(".ifo.duckdb.*.tmp"))
