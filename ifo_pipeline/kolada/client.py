@@ -5,7 +5,8 @@
   one year per request (Kolada batched by year).
 - Paging follows `next_url` to the end (never trusting `count`), and refuses a loop.
 - Every call has a timeout; 429, 5xx, connection errors, timeouts and truncated bodies are
-  retried with exponential backoff and jitter, honouring `Retry-After`.
+  retried (tenacity) with exponential backoff and jitter, honouring `Retry-After` in both its
+  forms, never past the fetch's deadline (`deadline_seconds`, which urllib3's Retry lacks).
 - A bounded number of requests is in flight at once (segments fetched in parallel).
 - Every response is validated (pydantic, extra fields forbidden), so a renamed field fails
   loudly instead of producing empty data. A final failure names the URL.
@@ -25,12 +26,22 @@ from itertools import product
 from typing import Literal
 
 import requests
+import tenacity
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 log = logging.getLogger(__name__)
 IDS_PER_SEGMENT = 25
 PER_PAGE = 5000
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _Transient(Exception):
+    """A failure worth another attempt, with the server's Retry-After when it gave one."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 class KoladaError(RuntimeError):
@@ -183,58 +194,83 @@ class KoladaClient:
             )
         return remaining
 
-    # -- one request, with retries -------------------------------------------------------
+    # -- one request, with retries (tenacity) ---------------------------------------------
     def get(self, url: str, kind: str) -> Response:
-        model = PAGE_MODELS[kind]
-        last_reason = "no attempt made"
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after: float | None = None
-            remaining = self._remaining(url, last_reason)
-            timeout = self.timeout if remaining is None else min(self.timeout, remaining)
-            try:
-                log.debug("GET %s (attempt %d)", url, attempt)
-                reply = self.session.get(url, timeout=timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_reason = f"{type(exc).__name__}: {exc}"
-            else:
-                if reply.status_code in RETRY_STATUS:
-                    last_reason = f"HTTP {reply.status_code}"
-                    retry_after = _retry_after(reply.headers.get("Retry-After"))
-                elif reply.status_code != 200:
-                    raise KoladaError(url, f"HTTP {reply.status_code}: {reply.text[:200]}")
-                else:
-                    try:
-                        payload = json.loads(reply.content)
-                    except ValueError as exc:  # a truncated or garbled body: try again
-                        last_reason = f"the body is not complete JSON ({exc})"
-                    else:
-                        try:
-                            model.model_validate(payload)
-                        except ValidationError as exc:
-                            raise KoladaError(
-                                url,
-                                "the response does not have the expected "
-                                f"shape (has the API changed?): {exc}",
-                            ) from exc
-                        return Response(url, time.time(), reply.content, payload)
-            if attempt < self.max_attempts:
-                delay = self._delay(attempt, retry_after)
-                remaining = self._remaining(url, last_reason)
-                log.warning(
-                    "Kolada: %s: %s; retry %d of %d in %.1f s",
-                    url,
-                    last_reason,
-                    attempt,
-                    self.max_attempts - 1,
-                    delay,
-                )
-                self._sleep(delay if remaining is None else min(delay, remaining))
-        raise KoladaError(url, f"gave up after {self.max_attempts} attempts: {last_reason}")
+        last = {"reason": "no attempt made"}  # per call: requests run in parallel threads
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        def attempt() -> Response:
+            try:
+                return self._attempt(url, kind, last["reason"])
+            except _Transient as exc:
+                last["reason"] = exc.reason
+                raise
+
+        def sleep(seconds: float) -> None:
+            # Never past the fetch's deadline: it raises KoladaError, which is not retried.
+            remaining = self._remaining(url, last["reason"])
+            self._sleep(seconds if remaining is None else min(seconds, remaining))
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            log.warning(
+                "Kolada: %s: %s; retry %d of %d in %.1f s",
+                url,
+                last["reason"],
+                state.attempt_number,
+                self.max_attempts - 1,
+                state.upcoming_sleep,
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_Transient),
+            sleep=sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Transient:
+            raise KoladaError(
+                url, f"gave up after {self.max_attempts} attempts: {last['reason']}"
+            ) from None
+
+    def _attempt(self, url: str, kind: str, last_reason: str) -> Response:
+        """One GET: the response, KoladaError for a final failure, _Transient to retry."""
+        remaining = self._remaining(url, last_reason)
+        timeout = self.timeout if remaining is None else min(self.timeout, remaining)
+        try:
+            log.debug("GET %s", url)
+            reply = self.session.get(url, timeout=timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+        if reply.status_code in RETRY_STATUS:
+            raise _Transient(
+                f"HTTP {reply.status_code}", _retry_after(reply.headers.get("Retry-After"))
+            )
+        if reply.status_code != 200:
+            raise KoladaError(url, f"HTTP {reply.status_code}: {reply.text[:200]}")
+        try:
+            payload = json.loads(reply.content)
+        except ValueError as exc:  # a truncated or garbled body: try again
+            raise _Transient(f"the body is not complete JSON ({exc})") from exc
+        try:
+            PAGE_MODELS[kind].model_validate(payload)
+        except ValidationError as exc:
+            raise KoladaError(
+                url, f"the response does not have the expected shape (has the API changed?): {exc}"
+            ) from exc
+        return Response(url, time.time(), reply.content, payload)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """The server's Retry-After when it gave one, else exponential backoff with jitter."""
+        failure = state.outcome.exception() if state.outcome else None
+        retry_after = failure.retry_after if isinstance(failure, _Transient) else None
         if retry_after is not None:
             return min(retry_after, self.max_backoff_seconds)
-        ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
+        ceiling = min(
+            self.max_backoff_seconds, self.backoff_seconds * 2 ** (state.attempt_number - 1)
+        )
         return random.uniform(ceiling / 2, ceiling)  # jitter: retries do not stampede
 
     # -- paging ---------------------------------------------------------------------------
