@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 
@@ -150,3 +151,21 @@ def test_dagster_definitions_validate_passes(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "passed validation" in out.stderr + out.stdout
+
+
+def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
+    """defs/resources.DbtResource replaces two private dagster-dbt methods (each cost seconds
+    on every dbt step). If dagster-dbt renames them, the override silently stops applying:
+    this test says so instead."""
+    import inspect
+
+    from dagster_dbt import DbtCliResource
+
+    from ifo_pipeline.defs.resources import DbtResource
+
+    cli = inspect.getsource(DbtCliResource.cli)
+    assert "self._cli_version" in cli and "self._initialize_dbt_core_adapter(" in cli
+    dbt = str(Path(sys.executable).parent / "dbt")
+    resource = DbtResource(project_dir=str(REPO / "dbt_project"), dbt_executable=dbt)
+    assert resource._initialize_dbt_core_adapter([]) is None
+    assert resource._cli_version.major == 1
