@@ -59,10 +59,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             ):
                 _log_to(log, logging.INFO)
                 outcome = run_pipeline(settings, log_level="INFO", **options)
-    except (Interrupted, KeyboardInterrupt) as exc:
+    except (Interrupted, KeyboardInterrupt, Exception) as exc:
+        # A stop can also surface as a library's own error: Python reports a Ctrl-C that
+        # lands while a class is being defined (a slow import) as "RuntimeError: Error calling
+        # __set_name__", and DuckDB as an interrupted query.
+        if not isinstance(exc, Interrupted | KeyboardInterrupt) and not stopping.is_stop(exc):
+            raise
         stop_children()
         print(
-            str(exc)
+            (str(exc) if isinstance(exc, Interrupted) else "")
             or "ifo run was stopped before its run began. Nothing half-done was kept, and "
             f"{settings.published_path.name} still holds the last good run's marts. Run ifo run "
             "again to finish.",
@@ -326,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILED
         return _unexpected(args.command, settings, exc)
     except Exception as exc:  # a defect, not an expected failure: the details go to a file
+        if stopping.is_stop(exc):  # a stop reported as a library's own error
+            stop_children()
+            print("ifo: stopped.", file=sys.stderr)
+            return EXIT_INTERRUPTED
         return _unexpected(args.command, settings, exc)
 
 

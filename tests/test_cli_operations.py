@@ -105,11 +105,23 @@ def test_without_kolada_the_finance_marts_are_published_and_the_run_says_why(ref
     assert "Kolada: last good fetch fetch_20200915T020000Z" in status.stdout
 
 
+# Each stop: the signal, what the run's log must show first (None: from the start), and how
+# long after that to send it. Markers, not clocks: a run's phases move with the machine's load.
+DBT_STARTED = "Running dbt command"
+A_FILE_LOADED = "ifo_pipeline.ingest.csv_loader: ledger/"  # the first ledger file is in
+
+
 @pytest.mark.parametrize(
     "signals",
     [
-        [(signal.SIGINT, 3.0), (signal.SIGTERM, 10.0), (signal.SIGINT, 16.0)],
-        [(signal.SIGTERM, 6.0), (signal.SIGINT, 25.0)],
+        # During the start (imports), then twice in the middle of dbt.
+        [
+            (signal.SIGINT, None, 3.0),
+            (signal.SIGTERM, DBT_STARTED, 1.0),
+            (signal.SIGINT, DBT_STARTED, 0.0),
+        ],
+        # While the months' files load, then during dbt.
+        [(signal.SIGTERM, A_FILE_LOADED, 0.0), (signal.SIGINT, DBT_STARTED, 2.0)],
     ],
     ids=["int-term-int", "term-int"],
 )
@@ -119,14 +131,18 @@ def test_an_interrupted_run_stops_within_seconds_and_the_next_run_publishes_the_
     settings = Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing")
     generate_sample(settings.landing_dir, rows_per_unit_month=4)
     env = environment(settings)
+    run_log = settings.warehouse_dir / "logs" / "last_run.log"
     stopped = 0
-    for sig, after in signals:
+    for sig, marker, after in signals:
         # Output to files, not pipes: a dbt child still flushing must not keep a pipe open.
         out_path, err_path = tmp_path / "out", tmp_path / "err"
+        run_log.unlink(missing_ok=True)
         with out_path.open("w") as out_file, err_path.open("w") as err_file:
             process = subprocess.Popen(
                 [IFO, "run", "--offline"], env=env, stdout=out_file, stderr=err_file
             )
+            if marker:
+                wait_for(marker, run_log, process)
             time.sleep(after)
             sent = time.monotonic()
             process.send_signal(sig)
@@ -150,6 +166,15 @@ def test_an_interrupted_run_stops_within_seconds_and_the_next_run_publishes_the_
         outcomes = [r[0] for r in con.execute("SELECT outcome FROM ops.runs").fetchall()]
     # A run stopped once its Dagster run had begun says so; none is left 'running'.
     assert 1 <= outcomes.count("interrupted") <= stopped and "running" not in outcomes
+
+
+def wait_for(marker: str, log: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the run's log shows `marker` (or the run has ended, or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        if log.exists() and marker in log.read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.05)
 
 
 def test_a_run_with_nothing_new_rebuilds_nothing(reference):
@@ -282,3 +307,22 @@ def test_dbt_writes_its_target_and_logs_under_the_warehouse(reference):
     assert (settings.warehouse_dir / "dbt" / "target" / "manifest.json").exists()
     assert any((settings.warehouse_dir / "dbt" / "target").glob("*/run_results.json"))
     assert any((settings.warehouse_dir / "dbt" / "target").glob("*/dbt.log"))
+
+
+def test_a_stop_that_python_wraps_in_a_class_definition_is_still_a_stop():
+    """A Ctrl-C that lands while a slow import defines a class reaches us as 'RuntimeError:
+    Error calling __set_name__' (Python 3.11), with the KeyboardInterrupt as its cause."""
+    from ifo_pipeline.stopping import is_stop
+
+    class Field:
+        def __set_name__(self, owner, name):
+            raise KeyboardInterrupt
+
+    try:
+        type("Result", (), {"return_val": Field()})
+    except RuntimeError as wrapped:
+        assert "__set_name__" in str(wrapped) or wrapped.__cause__ is not None
+        assert is_stop(wrapped)
+    except KeyboardInterrupt:  # a Python that does not wrap it: a stop as it is
+        pass
+    assert not is_stop(RuntimeError("Error calling __set_name__ on a field: a real defect"))
