@@ -307,15 +307,20 @@ def parse_file(
     return _reject_other_years(con, source, info.path.name)
 
 
+def year_in_name(source: CsvSource, name: str) -> int | None:
+    """The file's year from its name, for a source whose year is read from the name
+    (CsvSource.file_year_from == "name"); None: the year of its latest period decides."""
+    match = YEAR_IN_NAME.search(name)
+    return int(match.group(1)) if source.file_year_from == "name" and match else None
+
+
 def _reject_other_years(con: duckdb.DuckDBPyConnection, source: CsvSource, name: str) -> int | None:
     """The file's year; a row for a period of another year becomes a reject, so that a stray
     row never replaces a closed month of another year."""
     if source.file_year_from is None:
         return None
-    year_match = YEAR_IN_NAME.search(name)
-    if source.file_year_from == "name" and year_match:
-        year = int(year_match.group(1))
-    else:
+    year = year_in_name(source, name)
+    if year is None:
         year = con.execute(
             f"SELECT max({source.period_column}) // 100 FROM parsed WHERE NOT is_total_row"
         ).fetchone()[0]
@@ -424,12 +429,9 @@ def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> l
     periods = sorted({int(v) for v in values if v and MONTH.fullmatch(v)})
     if not periods:  # the load refuses it, or rejects every line: a run must still say so
         raise FileRejected("no line holds a readable period")
-    year = periods[-1] // 100
-    year_match = YEAR_IN_NAME.search(path.name)
-    if source.file_year_from == "name" and year_match:
-        year = int(year_match.group(1))
     if source.file_year_from is None:
         return periods
+    year = year_in_name(source, path.name) or periods[-1] // 100
     return [p for p in periods if p // 100 == year]
 
 
