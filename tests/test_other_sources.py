@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.sources import BUDGET, FORECASTS, REPORT_STRUCTURE
+from ifo_pipeline.ingest.sources import BUDGET, COST_KINDS, FORECASTS, REPORT_STRUCTURE
 from tests.conftest import write_text
 
 
@@ -66,3 +66,36 @@ def test_report_structure_ranges_and_flags(con, settings, tmp_path):
         (5900, 5900, True, 2019),
     ]
     assert "runs backwards" in con.execute("SELECT reason FROM ops.rejects").fetchone()[0]
+
+
+def test_cost_kind_rules_accept_codes_prefixes_and_ranges(con, settings, tmp_path):
+    path = write_text(
+        tmp_path / "config" / "kostnadsslag.csv",
+        "Konto;Verksamhet;Kostnadsslag\n"
+        "4630;56910;HVB barn och unga\n"
+        "46;;Köp av verksamhet\n"
+        ";559;Vuxen\n"
+        "4649-4630;;Baklänges\n"
+        "463-4649;;Olika längd\n"
+        ";;Ingen kod\n"
+        "46x;;Skräp\n"
+        "4640;;\n",
+    )
+    result = load_file(con, COST_KINDS, path, settings.archive_dir)
+    assert (result.rows_loaded, result.rows_rejected) == (3, 5)
+    assert con.execute(
+        "SELECT konto_fran, konto_till, verksamhet_fran, kostnadsslag FROM raw.cost_kinds "
+        "ORDER BY line_number"
+    ).fetchall() == [
+        ("4630", "4630", "56910", "HVB barn och unga"),
+        ("46", "46", None, "Köp av verksamhet"),
+        (None, None, "559", "Vuxen"),
+    ]
+    reasons = [
+        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
+    ]
+    assert "Konto range 4649-4630 must run upwards between codes of one length" in reasons[0]
+    assert "Konto range 463-4649 must run upwards" in reasons[1]
+    assert "a rule needs a Konto, a Verksamhet or both" in reasons[2]
+    assert "Konto '46x' is not a code or a range like 4630-4649" in reasons[3]
+    assert "Kostnadsslag is empty" in reasons[4]

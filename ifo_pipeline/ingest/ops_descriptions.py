@@ -16,7 +16,8 @@ OPS_DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
             "file_sha256": "Den levererade filens SHA-256: dess identitet.",
             "file_name": "Filens namn (personnummer i namnet maskerade).",
             "source": "Källa: ledger (huvudbok), budget, forecasts (prognos), reports, "
-            "report_structure, column_map, volumes (verksamhetsmått) eller kolada.",
+            "report_structure, column_map, cost_kinds (kostnadsslag), volumes "
+            "(verksamhetsmått) eller kolada.",
             "archived_as": "Sökväg till den maskerade kopian i arkivet, som en månad läses om "
             "ifrån.",
             "archived_sha256": "Den arkiverade (maskerade) kopians SHA-256.",

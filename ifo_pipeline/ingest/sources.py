@@ -1,4 +1,4 @@
-"""The landed CSV sources of INPUTS.md sections 1–4, each described once, declaratively.
+"""The landed CSV sources of INPUTS.md sections 1–4 and the cost kinds, each described once.
 
 Field values are available to the SQL as `c_<column>` (trimmed, unquoted, NULL when empty).
 Reasons are SQL text expressions so that a reject names the value that broke the rule.
@@ -270,7 +270,67 @@ REPORTS = CsvSource(
     ),
 )
 
-CSV_SOURCES: tuple[CsvSource, ...] = (LEDGER, BUDGET, FORECASTS, REPORT_STRUCTURE, REPORTS)
+# A code or a range of codes of one length ("4630", "46", "4630-4649"): a ledger code matches
+# when its first digits, as many as the rule has, fall in the range (so "46" is every 46xx).
+CODE_RANGE = r"'([0-9]{1,6})(?:-([0-9]{1,6}))?'"
+
+
+def _range_end(field: str, group: int) -> str:
+    """One end of a code range as text; the upper end of a single code is the code."""
+    start = f"nullif(regexp_extract({field}, {CODE_RANGE}, 1), '')"
+    if group == 1:
+        return start
+    return f"coalesce(nullif(regexp_extract({field}, {CODE_RANGE}, 2), ''), {start})"
+
+
+def _code_range(column: str, field: str) -> tuple[Check, Check]:
+    return (
+        Check(
+            f"{field} IS NOT NULL AND NOT regexp_full_match({field}, {CODE_RANGE})",
+            f"'{column} ''' || {field} || ''' is not a code or a range like 4630-4649'",
+        ),
+        Check(
+            f"regexp_full_match(coalesce({field}, ''), {CODE_RANGE}) AND "
+            f"(length({_range_end(field, 1)}) <> length({_range_end(field, 2)}) "
+            f"OR {_range_end(field, 1)} > {_range_end(field, 2)})",
+            f"'{column} range ' || {field} || ' must run upwards between codes of one length'",
+        ),
+    )
+
+
+COST_KINDS = CsvSource(
+    name="cost_kinds",
+    folder="config",
+    patterns=("kostnadsslag*.csv",),
+    table="raw.cost_kinds",
+    columns=("Konto", "Verksamhet", "Kostnadsslag"),
+    optional=frozenset({"Konto", "Verksamhet"}),
+    select={
+        "konto_fran": RawColumn(_range_end("c_konto", 1), "VARCHAR"),
+        "konto_till": RawColumn(_range_end("c_konto", 2), "VARCHAR"),
+        "verksamhet_fran": RawColumn(_range_end("c_verksamhet", 1), "VARCHAR"),
+        "verksamhet_till": RawColumn(_range_end("c_verksamhet", 2), "VARCHAR"),
+        "kostnadsslag": RawColumn("c_kostnadsslag", "VARCHAR", required=True),
+    },
+    checks=(
+        *_code_range("Konto", "c_konto"),
+        *_code_range("Verksamhet", "c_verksamhet"),
+        Check(
+            "c_konto IS NULL AND c_verksamhet IS NULL",
+            "'a rule needs a Konto, a Verksamhet or both'",
+        ),
+        _required_text("Kostnadsslag", "c_kostnadsslag"),
+    ),
+)
+
+CSV_SOURCES: tuple[CsvSource, ...] = (
+    LEDGER,
+    BUDGET,
+    FORECASTS,
+    REPORT_STRUCTURE,
+    REPORTS,
+    COST_KINDS,
+)
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
 COLUMN_MAP = LandedSource(name="column_map", folder="config", patterns=("kolumnmappning.csv",))

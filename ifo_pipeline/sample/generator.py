@@ -20,7 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from ifo_pipeline.ingest.sources import LEDGER
-from ifo_pipeline.sample.organisation import KOLUMNMAPPNING, RAPPORTER, RAPPORTSTRUKTUR, UNITS
+from ifo_pipeline.sample.organisation import (
+    KOLUMNMAPPNING,
+    KOSTNADSSLAG,
+    RAPPORTER,
+    RAPPORTSTRUKTUR,
+    UNITS,
+)
 from ifo_pipeline.sample.volumes import generate_volume_files
 
 KOLADA_SNAPSHOT = Path(__file__).with_name("kolada_snapshot")
@@ -28,8 +34,12 @@ KOLADA_SNAPSHOT = Path(__file__).with_name("kolada_snapshot")
 COST_ACCOUNTS = ("4610", "4630", "4640", "4710", "5011", "5061", "5411", "6110", "6410", "7010")
 REVENUE_ACCOUNTS = ("3410", "3510", "3710", "3910")
 MOTPART = ("", "", "", "10", "20", "31", "86")
-# Seasonal cost profile over the months (holiday months cost less in salaries).
-PROFILE = (1.0, 0.95, 1.05, 1.0, 1.02, 0.98, 0.7, 0.85, 1.05, 1.08, 1.1, 1.22)
+# Seasonal profiles over the months, as real ones have: cost is lower in the holiday months
+# (salaries) and higher in the winter; the budget is spread by a milder profile of its own. They
+# differ, and neither gives the first quarter a quarter of the year, so the three reference
+# forecasts of marts.budgetavvikelse (linear, budget ratio, last year's profile) differ too.
+PROFILE = (1.06, 1.0, 1.1, 1.0, 1.02, 0.98, 0.62, 0.8, 1.05, 1.08, 1.1, 1.19)
+BUDGET_PROFILE = (1.0, 0.96, 1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 1.04, 1.05, 1.05, 1.1)
 Q1_PROFILE = (0.31, 0.33, 0.36)
 LEDGER_HEADER = LEDGER.columns  # the contract's header, as the current system exports it
 OLD_SYSTEM_HEADER = (
@@ -236,12 +246,14 @@ def budget_csv(year: int) -> str:
         if year in (2017, 2018):
             if unit.budget_2018 is None:
                 continue
-            months = split(tkr_to_ore(unit.budget_2018), [1.0] * 12)
+            months = split(tkr_to_ore(unit.budget_2018), list(BUDGET_PROFILE))
         else:
             if unit.budget_2019_q1 is None:
                 continue
+            # The printed figure is the first quarter's; the year follows the profile.
             q1 = tkr_to_ore(unit.budget_2019_q1)
-            months = split(q1, [1.0] * 3) + split(3 * q1, [1.0] * 9)
+            rest = round(q1 * sum(BUDGET_PROFILE[3:]) / sum(BUDGET_PROFILE[:3]))
+            months = split(q1, list(BUDGET_PROFILE[:3])) + split(rest, list(BUDGET_PROFILE[3:]))
         for month, ore in enumerate(months, start=1):
             out.append(f"{year}{month:02d};{unit.ansvar};{unit.verksamhet};{swedish_amount(ore)}")
     return "\n".join(out) + "\n"
@@ -289,6 +301,7 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
     text_file("config/rapporter.csv", RAPPORTER)
     text_file("config/rapportstruktur.csv", RAPPORTSTRUKTUR)
     text_file("config/kolumnmappning.csv", KOLUMNMAPPNING)
+    text_file("config/kostnadsslag.csv", KOSTNADSSLAG)
     for year in (2017, 2018, 2019):
         text_file(f"budget/kommunbidrag_{year}.csv", budget_csv(year))
     text_file("prognos/prognos_2018.csv", forecasts_2018_csv(rng))

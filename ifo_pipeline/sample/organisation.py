@@ -154,3 +154,14 @@ Kontonr;Konto
 Verksamhetskod;Verksamhet
 Belopp SEK;Belopp
 """
+
+# Placement costs by kind (config/kostnadsslag.csv): the demo books placements on the Kommun-Bas
+# accounts for purchased care (46xx); which kind depends on the unit's verksamhet.
+KOSTNADSSLAG = """Konto;Verksamhet;Kostnadsslag
+4630;56910;HVB barn och unga
+4640;56910;Familjehem
+4610;56910;Mellanvård
+4630;559;HVB vuxna
+4640;559;Skyddat boende
+4610-4649;56930;Placeringar ensamkommande
+"""

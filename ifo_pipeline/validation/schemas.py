@@ -140,6 +140,19 @@ REPORTS = raw_schema(
     },
 )
 
+_RANGE_END = pa.Check.str_matches(r"^[0-9]{1,6}$", error="a code of 1–6 digits")
+
+COST_KINDS = raw_schema(
+    sources.COST_KINDS,
+    {
+        "konto_fran": [_RANGE_END],
+        "konto_till": [_RANGE_END],
+        "verksamhet_fran": [_RANGE_END],
+        "verksamhet_till": [_RANGE_END],
+        "kostnadsslag": [NOT_EMPTY],
+    },
+)
+
 VOLUME_CELLS = pa.DataFrameSchema(
     {
         "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
@@ -197,6 +210,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         FORECAST_LINES,
         REPORT_STRUCTURE,
         REPORTS,
+        COST_KINDS,
         VOLUME_CELLS,
         KOLADA_VALUES,
         RESULTATRAPPORT,
