@@ -4,7 +4,8 @@
     ifo run               load what has landed, rebuild and publish the marts, refresh Kolada
     ifo run --offline     the same without Kolada (the marts use the last landed fetch)
     ifo run --months 2019-01:2019-03    also reload those months from the archived files
-    ifo report --month 2019-03    print the month's result tables (tkr) from the published marts
+    ifo report --month 2019-03    print the month report (tkr) from the published marts
+    ifo report --format html      write it as reports/YYYY-MM.html (also xlsx, pdf)
     ifo status            the last runs, what was refused, what does not add up, what is stale;
                           exits 1 when something needs a person
     ifo sql [QUERY]       the published marts in SQL (no query: an interactive DuckDB shell)
@@ -29,6 +30,7 @@ from ifo_pipeline import stopping
 from ifo_pipeline.settings import TIMEZONE, Settings, SettingsError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+REPORT_FORMATS = ("text", "html", "xlsx", "pdf")
 
 
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,27 +152,44 @@ def one_month(text: str) -> tuple[int, int]:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.publish import connect_published
-    from ifo_pipeline.reporting.report import (
-        render_flags,
-        render_result_report,
-        render_volume_table,
-    )
+    from ifo_pipeline.reporting.content import gather, latest_ledger_month
+    from ifo_pipeline.reporting.report import render_text, write_reports
 
-    year, month = args.month
     path = settings.published_path
     if not path.exists():
         print(f"No published marts at {path}: run `ifo run` first.", file=sys.stderr)
         return EXIT_FAILED
+    report_format = args.format or (args.output.suffix.lstrip(".") if args.output else "text")
+    if report_format not in REPORT_FORMATS:
+        print(f"ifo report: cannot tell the format of {args.output}: use --format", file=sys.stderr)
+        return EXIT_USAGE
     with closing(connect_published(path)) as con:
+        month = args.month or latest_ledger_month(con)
+        if month is None:
+            print("Nothing to report: no ledger month is published yet.", file=sys.stderr)
+            return EXIT_FAILED
         try:
-            print(render_result_report(con, year, month))
-            print(render_flags(con, year, month))
-            print()
-            print(render_volume_table(con, year, month))
+            if report_format == "text":
+                text = render_text(gather(con, *month))
+                if args.output:
+                    args.output.write_text(text, encoding="utf-8")
+                else:
+                    print(text, end="")
+                return 0
+            stem = (
+                args.output.with_suffix("")
+                if args.output
+                else settings.reports_dir / f"{month[0]}-{month[1]:02d}"
+            )
+            written = write_reports(con, *month, stem, [report_format])
         except LookupError as exc:
             print(f"Nothing to report: {exc}.", file=sys.stderr)
             return EXIT_FAILED
-    return 0
+    for skipped in written.skipped:
+        print(f"ifo report: {skipped}", file=sys.stderr)
+    for file in written.files:
+        print(file)
+    return 0 if written.files else EXIT_FAILED
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -281,10 +300,23 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", nargs="?", help='e.g. "SELECT * FROM marts.rapporter"')
     sql.add_argument("--format", choices=("table", "csv", "xlsx"), default="table")
     sql.add_argument("--output", type=Path, help="the workbook to write, with --format xlsx")
-    report = sub.add_parser("report", help="print a month's result tables")
-    report.add_argument(
-        "--month", required=True, type=one_month, metavar="YYYY-MM", help="e.g. 2019-03"
+    report = sub.add_parser(
+        "report",
+        help="the month report: printed as text, or written as HTML, a workbook or a PDF",
     )
+    report.add_argument(
+        "--month",
+        type=one_month,
+        metavar="YYYY-MM",
+        help="e.g. 2019-03 (default: the latest month with ledger data)",
+    )
+    report.add_argument(
+        "--format",
+        choices=REPORT_FORMATS,
+        help="text (default) prints it; html, xlsx and pdf write "
+        "$IFO_WAREHOUSE_DIR/reports/YYYY-MM.<format> (or --output)",
+    )
+    report.add_argument("--output", type=Path, help="the file to write instead")
     return parser
 
 
@@ -321,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         stop_children()
         print("ifo: stopped.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ifo report | head`): not a failure of ours. Point stdout at
+        # nothing so that the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():  # expected: another run (or a writer) holds it
             print(

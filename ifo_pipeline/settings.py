@@ -112,6 +112,11 @@ class Settings:
         return self.warehouse_dir / "archive"
 
     @property
+    def reports_dir(self) -> Path:
+        """The month reports the nightly run writes (YYYY-MM.html, .xlsx, .pdf)."""
+        return self.warehouse_dir / "reports"
+
+    @property
     def dbt_target_dir(self) -> Path:
         """dbt's target/ and logs live with the warehouse, not in the installed source."""
         return self.warehouse_dir / "dbt" / "target"

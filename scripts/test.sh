@@ -3,6 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The report's browser test and the PDF need Chromium: Debian's package, not a download.
+if ! command -v chromium >/dev/null; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get install -y -qq chromium >/dev/null \
+        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; }
+fi
 # The benchmark's peer (dlt), for the benchmark's smoke test.
 .venv/bin/python -m pip install --quiet -e '.[dev,bench]'
 .venv/bin/ruff format --check .

@@ -34,6 +34,7 @@ from ifo_pipeline.defs.resources import DbtResource, WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
     build_publish_asset,
+    month_report,
     resultatrapport_schema_valid,
 )
 from ifo_pipeline.publish import migrate_layout
@@ -120,7 +121,13 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
     publish = build_publish_asset(mart_keys)
     months = monthly_partitions(settings)
-    assets = [*build_ingest_assets(months), *build_kolada_assets(), dbt_models, publish]
+    assets = [
+        *build_ingest_assets(months),
+        *build_kolada_assets(),
+        dbt_models,
+        publish,
+        month_report,
+    ]
     checks = [
         every_unit_maps_to_one_report_line,
         measures_known,

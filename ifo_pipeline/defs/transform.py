@@ -3,6 +3,7 @@ check on the result report, and publishing the marts for the controllers."""
 
 import os
 import shutil
+import traceback
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
@@ -25,6 +26,8 @@ from ifo_pipeline.runs import mark as mark_run
 from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
 
 RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
+PUBLISHED_KEY = dg.AssetKey(["published", "ifo_duckdb"])
+REPORT_KEY = dg.AssetKey(["published", "month_report"])
 KEPT_DBT_INVOCATIONS = 10
 
 
@@ -97,7 +100,7 @@ def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckR
 
 def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["published", "ifo_duckdb"],
+        key=PUBLISHED_KEY,
         deps=mart_keys,
         group_name="publish",
         kinds={"duckdb"},
@@ -120,3 +123,57 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return published_marts
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    deps=[PUBLISHED_KEY],
+    group_name="publish",
+    kinds={"html", "excel", "pdf"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "report_written",
+            asset=REPORT_KEY,
+            description="The month report was written in every format (a PDF needs Chromium). "
+            "A warning: the marts are published whether or not the report could be written.",
+        )
+    ],
+    description="The month report for the latest month with ledger data, from the published "
+    "file: `$IFO_WAREHOUSE_DIR/reports/YYYY-MM.html`, `.xlsx` and `.pdf`.",
+)
+def month_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from ifo_pipeline.publish import connect_published
+    from ifo_pipeline.reporting.content import latest_ledger_month
+    from ifo_pipeline.reporting.report import write_reports
+
+    settings = warehouse.settings
+    problems: list[str] = []
+    files: list[str] = []
+    month = None
+    try:
+        with closing(connect_published(settings.published_path)) as con:
+            month = latest_ledger_month(con)
+            if month is None:
+                problems.append("no ledger month is published yet: nothing to report")
+            else:
+                stem = settings.reports_dir / f"{month[0]}-{month[1]:02d}"
+                written = write_reports(con, *month, stem)
+                files = [str(f) for f in written.files]
+                problems += written.skipped
+    except Exception as exc:  # the marts are published: a report problem must not undo that
+        context.log.debug(traceback.format_exc())  # the details, for the run log
+        problems.append(f"the month report could not be written: {type(exc).__name__}: {exc}")
+    for problem in problems:
+        context.log.warning(problem)
+    yield dg.MaterializeResult(
+        metadata={
+            "month": dg.MetadataValue.text(f"{month[0]}-{month[1]:02d}" if month else "none"),
+            "files": metadata_table(["file"], [(f,) for f in files]),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="report_written",
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(problems) or None,
+    )

@@ -1,0 +1,38 @@
+"""Figures in Swedish print: '-57 799', '12,5', '+3,4'. One place for every renderer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+THIN_SPACE = "\u2009"  # the HTML report's thousands separator (typographic Swedish)
+
+
+def format_cell(value: object, fmt: str, thousands: str = " ") -> str:
+    """A table cell as text; `fmt` as in content.Table.formats. Empty for a blank cell."""
+    if value is None:
+        return ""
+    if fmt == "text" or isinstance(value, str):
+        return str(value)
+    number = Decimal(str(value))
+    if fmt in ("tkr", "kr"):
+        return _grouped(f"{number:,.0f}", thousands)
+    if fmt == "mkr":
+        return _grouped(f"{number:,.1f}", thousands)
+    if fmt == "pct":
+        return _grouped(f"{number:+,.1f}", thousands)
+    # 'number': a count, or a mean with at most one decimal
+    text = f"{number:,.1f}"
+    if text.endswith(".0"):
+        text = text[:-2]
+    return _grouped(text, thousands)
+
+
+def _grouped(text: str, thousands: str) -> str:
+    if text.lstrip("-+").strip("0,.") == "":  # '-0' and '+0,0': zero has no sign
+        text = text.lstrip("-+")
+    return text.replace(",", "\0").replace(".", ",").replace("\0", thousands)
+
+
+def format_tkr(value: Decimal | int | None) -> str:
+    """Whole tkr in Swedish print: '57 692', '-16 242'; empty for a blank cell."""
+    return format_cell(value, "tkr")

@@ -1,0 +1,33 @@
+"""The month report as one self-contained HTML page: inline CSS and SVG, no script, no
+network at view time. Printed (or turned into PDF) it lays out on A4, a section a page."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import jinja2
+from markupsafe import Markup
+
+from ifo_pipeline.reporting.content import Chart, MonthReport
+from ifo_pipeline.reporting.formatting import THIN_SPACE, format_cell
+from ifo_pipeline.reporting.svg import render_svg
+
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("ifo_pipeline.reporting", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_environment.filters["cell"] = lambda value, fmt: format_cell(value, fmt, THIN_SPACE)
+_environment.filters["anchor"] = lambda title: re.sub(r"\W+", "-", title.lower()).strip("-")
+# render_svg escapes every text it writes: its output is markup.
+_environment.filters["svg"] = lambda chart: Markup(render_svg(chart))  # noqa: S704
+_environment.tests["number"] = lambda value: isinstance(value, int | float | Decimal)
+
+
+def render_html(report: MonthReport) -> str:
+    return _environment.get_template("month_report.html.j2").render(report=report)
+
+
+__all__ = ["Chart", "render_html"]

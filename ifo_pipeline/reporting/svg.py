@@ -1,0 +1,163 @@
+"""Charts as inline SVG: the HTML report is one file that needs no network and no script.
+
+Deliberately small: bars side by side, stacked bars and lines, a value axis with round steps,
+Swedish numbers, a legend. Each chart is an `<svg role="img">` whose `<title>` is its title.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from ifo_pipeline.reporting.content import Chart
+from ifo_pipeline.reporting.formatting import format_cell
+
+WIDTH, HEIGHT = 720, 320
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 72  # plot margins: axis labels, legend below
+# Colour-blind-safe (Okabe–Ito), in the order the series come.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def render_svg(chart: Chart) -> str:
+    low, high = _value_range(chart)
+    ticks = _ticks(low, high)
+    low, high = ticks[0], ticks[-1]
+    # Many categories: their labels slant, and the chart grows a little to hold them.
+    slanted = len(chart.categories) > 6 and max(map(len, chart.categories), default=0) > 4
+    height = HEIGHT + (70 if slanted else 0)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (high - value) / (high - low)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart chart-{chart.kind}" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'font-family="inherit" font-size="11">',
+        f"<title>{escape(chart.title)}</title>",
+    ]
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'stroke="{"#555" if tick == 0 else "#ddd"}" stroke-width="1"/>'
+            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f"{escape(format_cell(tick, 'number'))}</text>"
+        )
+    middle = TOP + plot_h / 2
+    parts.append(
+        f'<text x="12" y="{middle:.0f}" transform="rotate(-90 12 {middle:.0f})" '
+        f'text-anchor="middle">{escape(chart.unit)}</text>'
+    )
+    slot = plot_w / max(len(chart.categories), 1)
+    for i, label in enumerate(chart.categories):
+        x = LEFT + slot * (i + 0.5)
+        text = label if len(label) <= 24 else label[:23] + "…"
+        y_label = TOP + plot_h + 14
+        placement = (
+            f'text-anchor="end" transform="rotate(-35 {x:.1f} {y_label})"'
+            if slanted
+            else 'text-anchor="middle"'
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{y_label}" {placement}>'
+            f"<title>{escape(label)}</title>{escape(text)}</text>"
+        )
+    if chart.kind == "line":
+        parts += _lines(chart, slot, y)
+    else:
+        parts += _bars(chart, slot, y)
+    parts += _legend(chart, height)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _bars(chart: Chart, slot: float, y) -> list[str]:
+    out = []
+    stacked = chart.kind == "stacked"
+    width = slot * 0.7 / (1 if stacked else max(len(chart.series), 1))
+    for i in range(len(chart.categories)):
+        up = down = 0.0  # stacks grow away from zero, positives up and negatives down
+        for j, series in enumerate(chart.series):
+            value = series.values[i] if i < len(series.values) else None
+            if value is None:
+                continue
+            if stacked:
+                base = up if value >= 0 else down
+                top = base + value
+                if value >= 0:
+                    up = top
+                else:
+                    down = top
+                x = LEFT + slot * i + slot * 0.15
+            else:
+                base, top = 0.0, value
+                x = LEFT + slot * i + slot * 0.15 + width * j
+            y0, y1 = sorted((y(base), y(top)))
+            out.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{width:.1f}" '
+                f'height="{max(y1 - y0, 0.5):.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
+                f"<title>{escape(series.name)}, {escape(chart.categories[i])}: "
+                f"{escape(format_cell(value, 'number'))} {escape(chart.unit)}</title></rect>"
+            )
+    return out
+
+
+def _lines(chart: Chart, slot: float, y) -> list[str]:
+    out = []
+    for j, series in enumerate(chart.series):
+        colour = PALETTE[j % len(PALETTE)]
+        points = [
+            (LEFT + slot * (i + 0.5), y(v), v) for i, v in enumerate(series.values) if v is not None
+        ]
+        if len(points) > 1:
+            path = " ".join(f"{x:.1f},{py:.1f}" for x, py, _ in points)
+            out.append(
+                f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" '
+                f'stroke-width="2"/>'
+            )
+        for x, py, v in points:
+            out.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{py:.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(series.name)}: {escape(format_cell(v, 'number'))} "
+                f"{escape(chart.unit)}</title></circle>"
+            )
+    return out
+
+
+def _legend(chart: Chart, height: int) -> list[str]:
+    out, x = [], LEFT
+    y = height - 22
+    for j, series in enumerate(chart.series):
+        colour = PALETTE[j % len(PALETTE)]
+        out.append(
+            f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{y}">{escape(series.name)}</text>'
+        )
+        x += 24 + 7 * len(series.name)
+        if x > WIDTH - 120:  # wrap to a second legend row
+            x, y = LEFT, y + 16
+    return out
+
+
+def _value_range(chart: Chart) -> tuple[float, float]:
+    values: list[float] = [0.0]
+    if chart.kind == "stacked":
+        for i in range(len(chart.categories)):
+            cells = [s.values[i] for s in chart.series if i < len(s.values)]
+            values.append(sum(v for v in cells if v is not None and v > 0))
+            values.append(sum(v for v in cells if v is not None and v < 0))
+    else:
+        values += [v for s in chart.series for v in s.values if v is not None]
+    return min(values), max(values)
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round steps (1, 2 or 5 × 10^n) that cover [low, high], zero included."""
+    if high == low:
+        high = low + 1
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    last = math.ceil(high / step) * step
+    return [first + k * step for k in range(round((last - first) / step) + 1)]

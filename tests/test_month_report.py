@@ -1,0 +1,201 @@
+"""The month report from the published marts: HTML rendered in headless Chromium, the workbook
+read back with openpyxl, the PDF, and the nightly run writing all three.
+
+Chromium is Debian's `chromium` package (scripts/test.sh installs it); Playwright drives it.
+The screenshot is kept under test-artifacts/ (or $IFO_TEST_ARTIFACTS) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from ifo_pipeline.cli import main
+from ifo_pipeline.publish import connect_published
+from ifo_pipeline.reporting.pdf import chromium_command, find_chromium
+from tests.conftest import REPO, read_semicolon_csv
+
+ARTIFACTS = Path(os.environ.get("IFO_TEST_ARTIFACTS", REPO / "test-artifacts"))
+REFERENCE_COLUMNS = (
+    "kommunbidrag_ack_tkr",
+    "nettokostnad_ack_tkr",
+    "nettoresultat_ack_tkr",
+    "arsprognos_tkr",
+    "forandring_mot_fg_prognos_tkr",
+    "helar_fg_ar_tkr",
+)
+
+
+def _digits(text: str) -> str:
+    """A printed figure as the reference file writes it: '-57 799' -> '-57799'."""
+    return re.sub(r"[\s\u2009\u202f\xa0]", "", text)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("Chromium is missing: scripts/test.sh installs Debian's chromium package")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        flags = chromium_command(executable, "unused")[1:-1]  # the flags, without the profile
+        launched = playwright.chromium.launch(executable_path=executable, args=flags)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def html_report(demo, tmp_path_factory) -> Path:
+    settings, _ = demo
+    path = tmp_path_factory.mktemp("report") / "mars.html"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+        assert (
+            main(["report", "--month", "2019-03", "--format", "html", "--output", str(path)]) == 0
+        )
+    return path
+
+
+def test_the_html_page_renders_the_reference_figures_tables_and_charts(
+    html_report, browser, shared_dir
+):
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(html_report.as_uri())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "month_report_2019-03.png"), full_page=True)
+
+    # Rendered, not merely present: every table and chart has a size on the page, and the
+    # charts' marks (bars, points) are laid out inside them.
+    tables = page.locator("table")
+    assert tables.count() >= 10
+    for i in range(tables.count()):
+        box = tables.nth(i).bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 20
+    charts = page.locator("svg.chart")
+    titles = [charts.nth(i).locator("title").first.text_content() for i in range(charts.count())]
+    assert any("Antal pågående ärenden per månad" in t for t in titles)
+    assert any("Extern placeringskostnad per kvartal" in t for t in titles)
+    assert any("Resultat och årsprognos per rad" in t for t in titles)
+    assert any("Nettokostnadsavvikelse" in t for t in titles)
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        box = chart.bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 200
+        marks = chart.locator("rect.bar, circle.point")
+        assert marks.count() > 0
+        mark = marks.first.bounding_box()
+        assert mark and mark["width"] > 0 and mark["height"] > 0
+        assert box["x"] <= mark["x"] <= box["x"] + box["width"]
+
+    # The figures of the printed March report, as the reader sees them (innerText).
+    checked = 0
+    for expected in read_semicolon_csv(shared_dir / "reference" / "manadsrapport_2019_03.csv"):
+        table = page.locator(f'table[data-key="Resultat {expected["rapport"]}"]')
+        row = table.locator("tbody tr").filter(
+            has=page.locator(
+                "td:first-child", has_text=re.compile(rf"^{re.escape(expected['rapportrad'])}$")
+            )
+        )
+        assert row.count() == 1, expected
+        cells = [_digits(c) for c in row.first.locator("td").all_inner_texts()[1:]]
+        for column, shown in zip(REFERENCE_COLUMNS, cells, strict=True):
+            if expected[column] != "":
+                assert shown == expected[column], (expected["rapportrad"], column)
+                checked += 1
+    assert checked > 80
+    # Swedish print: a thin space between thousands, headings in Swedish.
+    assert "-57\u2009799" in page.content()
+    assert page.locator("h2", has_text="Budgetavvikelse").count() == 1
+    sources = page.locator('table[data-key="Datakällor"] tbody tr td:first-child')
+    assert {"ledger", "budget", "cost_kinds"} <= set(sources.all_inner_texts())
+    page.close()
+
+
+def test_the_html_page_needs_no_network(html_report):
+    text = html_report.read_text(encoding="utf-8")
+    assert not re.search(r"(src|href)=\"https?:", text)
+    assert "<script" not in text
+    assert text.count("<svg") >= 4
+
+
+def test_the_workbook_holds_the_marts_numbers_and_native_charts(demo, tmp_path, monkeypatch):
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    path = tmp_path / "mars.xlsx"
+    assert main(["report", "--month", "2019-03", "--output", str(path)]) == 0
+    book = load_workbook(path)
+    sheet = book["Resultat IFO"]
+    assert sheet.freeze_panes == "B3"
+    shown = {
+        sheet.cell(r, 1).value: [sheet.cell(r, c).value for c in range(2, 8)]
+        for r in range(3, sheet.max_row + 1)
+        if sheet.cell(r, 1).value
+    }
+    with closing(connect_published(settings.published_path)) as con:
+        rows = con.execute(
+            f"""SELECT rapportrad, {", ".join(REFERENCE_COLUMNS)} FROM marts.resultatrapport_tkr
+                WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' ORDER BY ordning"""
+        ).fetchall()
+    assert len(rows) == len(shown) == 13
+    for label, *values in rows:
+        assert shown[label] == [None if v is None else int(v) for v in values], label
+    numbers = [v for values in shown.values() for v in values if v is not None]
+    assert all(isinstance(v, int) for v in numbers)  # numbers as numbers, not text
+    assert sheet.cell(3, 2).number_format == "#,##0;-#,##0"
+    assert "Placeringskostnad" in book.sheetnames
+    with zipfile.ZipFile(path) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+        kinds = "".join(archive.read(n).decode() for n in charts)
+    assert len(charts) >= 4
+    assert "<barChart>" in kinds and "<lineChart>" in kinds
+    assert 'grouping val="stacked"' in kinds
+
+
+def test_the_pdf_is_a4_pages(demo, tmp_path, monkeypatch):
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    path = tmp_path / "mars.pdf"
+    assert main(["report", "--month", "2019-03", "--format", "pdf", "--output", str(path)]) == 0
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    assert len(boxes) >= 3  # a section a page: several pages
+    assert all(round(float(w)) == 595 and round(float(h)) == 842 for w, h in boxes)
+
+
+def test_the_nightly_run_writes_the_latest_months_report(demo):
+    settings, _ = demo
+    written = sorted(p.name for p in settings.reports_dir.iterdir())
+    assert written == ["2019-03.html", "2019-03.pdf", "2019-03.xlsx"]
+
+
+def test_without_chromium_the_pdf_is_skipped_with_the_reason(demo, tmp_path, monkeypatch, capsys):
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    monkeypatch.setenv("IFO_CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert main(["report", "--format", "pdf", "--output", str(tmp_path / "x.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert "no Chromium to print the PDF with" in err and "Traceback" not in err
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_text_report_has_every_section(demo, monkeypatch, capsys):
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    assert main(["report"]) == 0  # the latest month with ledger data: March 2019
+    out = capsys.readouterr().out
+    for heading in (
+        "Individ och familjeomsorgen, Jan-Mar 19",
+        "== Budgetavvikelse ==",
+        "== Placeringskostnad ==",
+        "== Verksamhetsmått ==",
+        "== Jämförelse med liknande kommuner (Kolada) ==",
+        "== Datakällor ==",
+    ):
+        assert heading in out
