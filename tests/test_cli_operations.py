@@ -326,3 +326,20 @@ def test_a_stop_that_python_wraps_in_a_class_definition_is_still_a_stop():
     except KeyboardInterrupt:  # a Python that does not wrap it: a stop as it is
         pass
     assert not is_stop(RuntimeError("Error calling __set_name__ on a field: a real defect"))
+
+
+def test_a_reader_that_stops_early_is_not_a_crash(demo):
+    """`ifo report | head -3`: the pipe closes under the report, which is not a failure."""
+    settings, _ = demo
+    done = subprocess.run(
+        f"'{IFO}' report --month 2019-03 | head -3; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        env=environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert "unexpectedly" not in done.stderr and "Traceback" not in done.stderr
