@@ -59,6 +59,23 @@ EXPECTED_ASSETS = {
     "marts/resultatrapport_tkr",
     "marts/rapporter",
     "published/ifo_duckdb",
+    "published/month_report",
+    # Placement cost by kind (config/kostnadsslag.csv).
+    "raw/cost_kinds",
+    "staging/stg_config__cost_kinds",
+    "intermediate/int_ledger__cost_kinds",
+    "marts/placeringskostnad",
+    # The improvement plan, the goal indicators and the genomlysning per area.
+    "raw/measures",
+    "raw/measure_status",
+    "raw/goal_indicators",
+    "staging/stg_config__measures",
+    "staging/stg_config__measure_status",
+    "staging/stg_config__goal_indicators",
+    "intermediate/int_catalogue__measure_names",
+    "marts/atgardsuppfoljning",
+    "marts/malupfyllelse",
+    "marts/kostnad_per_omrade",
 }
 
 
@@ -78,6 +95,13 @@ def test_the_graph_runs_from_ingest_through_dbt_to_publishing(settings):
         dg.AssetKey(["kolada", "landed_responses"])
         in graph.get(dg.AssetKey(["raw", "kolada_values"])).parent_keys
     )
+    # A status names a measure: the measures load first.
+    assert (
+        dg.AssetKey(["raw", "measures"])
+        in graph.get(dg.AssetKey(["raw", "measure_status"])).parent_keys
+    )
+    report_parents = graph.get(dg.AssetKey(["published", "month_report"])).parent_keys
+    assert report_parents == {dg.AssetKey(["published", "ifo_duckdb"])}
 
 
 def test_validation_and_dbt_tests_are_asset_checks(settings):
@@ -94,6 +118,9 @@ def test_validation_and_dbt_tests_are_asset_checks(settings):
         ("raw/volume_cells", "replacements_plausible"),
         ("raw/report_structure", "every_unit_maps_to_one_report_line"),
         ("marts/resultatrapport", "resultatrapport_schema_valid"),
+        ("marts/atgardsuppfoljning", "plan_drivers_known"),
+        ("marts/malupfyllelse", "indicator_sources_known"),
+        ("published/month_report", "report_written"),
         (
             "marts/resultatrapport",
             "unique_combination_resultatrapport_ar__manad__rapport__rapportrad",

@@ -26,7 +26,9 @@ from ifo_pipeline.defs.automation import (
 from ifo_pipeline.defs.ingest import (
     build_ingest_assets,
     every_unit_maps_to_one_report_line,
+    indicator_sources_known,
     measures_known,
+    plan_drivers_known,
 )
 from ifo_pipeline.defs.kolada import FETCH_KEY, build_kolada_assets
 from ifo_pipeline.defs.partitions import monthly_partitions
@@ -131,6 +133,8 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     checks = [
         every_unit_maps_to_one_report_line,
         measures_known,
+        plan_drivers_known,
+        indicator_sources_known,
         ledger_fresh,
         resultatrapport_schema_valid,
     ]

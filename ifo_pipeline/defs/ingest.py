@@ -24,6 +24,7 @@ from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.months import period_of
 from ifo_pipeline.operations import large_replacements, unbalanced_files
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.validation.plan import unresolved_drivers, unresolved_indicator_sources
 from ifo_pipeline.validation.schemas import SCHEMAS, Validation, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems
 
@@ -133,6 +134,7 @@ def build_ingest_asset(
         warnings.simplefilter("ignore", dg.BetaWarning)
         return dg.asset(
             key=key,
+            deps=[dg.AssetKey(t.split(".")) for t in getattr(source, "reads", ())],
             group_name="ingest",
             kinds={"csv", "duckdb"},
             check_specs=_check_specs(source, table, key, reconciles),
@@ -294,3 +296,32 @@ def every_unit_maps_to_one_report_line(warehouse: WarehouseResource) -> dg.Asset
         description="; ".join(problems[:10]) or None,
         metadata={"units_with_problems": dg.MetadataValue.int(len(problems))},
     )
+
+
+def _plan_check(problems: list[str], what: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(problems)} {what}: " + "; ".join(problems) if problems else None,
+        metadata={"unresolved": dg.MetadataValue.int(len(problems))},
+    )
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "atgardsuppfoljning"]),
+    description="Every measure's Matt (config/atgarder.csv) names exactly one measure of the "
+    "catalogue; one that does not has no computed effect.",
+)
+def plan_drivers_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with closing(connect(warehouse.settings.warehouse_path)) as con:
+        return _plan_check(unresolved_drivers(con), "measure(s) without a known driver")
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["marts", "malupfyllelse"]),
+    description="Every indicator's Kalla (config/malindikatorer.csv) names exactly one measure "
+    "of the catalogue or a KPI the Kolada fetch asks for; one that does not has no outcome.",
+)
+def indicator_sources_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with closing(connect(warehouse.settings.warehouse_path)) as con:
+        return _plan_check(unresolved_indicator_sources(con), "indicator(s) without a source")

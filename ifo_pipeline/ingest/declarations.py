@@ -62,6 +62,9 @@ class CsvSource(LandedSource):
     # (the year in its name, else its latest period). Rows of another year are rejected: a
     # file never replaces a period of another year. None: files are not bound to a year.
     file_year_from: str | None = None
+    # Raw tables the row rules read (a status names a measure of raw.measures): their assets
+    # run first.
+    reads: tuple[str, ...] = ()
 
     def ddl(self) -> str:
         """The raw table: where each row came from (file and line), then the declared columns."""

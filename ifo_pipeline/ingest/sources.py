@@ -1,4 +1,5 @@
-"""The landed CSV sources of INPUTS.md sections 1–4 and the cost kinds, each described once.
+"""The landed CSV sources of INPUTS.md sections 1–4, 8 and 9 and the cost kinds, each described
+once.
 
 Field values are available to the SQL as `c_<column>` (trimmed, unquoted, NULL when empty).
 Reasons are SQL text expressions so that a reject names the value that broke the rule.
@@ -323,6 +324,147 @@ COST_KINDS = CsvSource(
     ),
 )
 
+
+def _number(column: str, field: str, optional: bool = False) -> Check:
+    bad = f"sv_amount({field}) IS NULL"
+    if optional:
+        bad = f"{field} IS NOT NULL AND {bad}"
+    return Check(
+        bad,
+        f"'{column} ''' || coalesce({field}, '') || ''' is not a number (Swedish format)'",
+    )
+
+
+def _one_of(column: str, field: str, values: tuple[str, ...]) -> Check:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return Check(
+        f"coalesce(lower({field}), '') NOT IN ({listed})",
+        f"'{column} ''' || coalesce({field}, '') || ''' is not one of {', '.join(values)}'",
+    )
+
+
+MONTH_SPAN = r"'((?:19|20)[0-9]{2}(?:0[1-9]|1[0-2]))-((?:19|20)[0-9]{2}(?:0[1-9]|1[0-2]))'"
+
+# INPUTS.md §8: the improvement plan's measures, maintained by the controllers.
+MEASURES = CsvSource(
+    name="measures",
+    folder="config",
+    patterns=("atgarder*.csv",),
+    table="raw.measures",
+    columns=(
+        "Id",
+        "Omrade",
+        "Atgard",
+        "Rapportrad",
+        "Matt",
+        "Malforandring",
+        "Enhetskostnad",
+        "Baslinje",
+        "Start",
+    ),
+    optional=frozenset({"Omrade", "Rapportrad", "Matt", "Malforandring", "Enhetskostnad"}),
+    select={
+        "atgard_id": RawColumn("c_id", "VARCHAR", required=True),
+        "omrade": RawColumn("c_omrade", "VARCHAR"),
+        "atgard": RawColumn("c_atgard", "VARCHAR", required=True),
+        "rapportrad": RawColumn("c_rapportrad", "VARCHAR"),
+        "matt": RawColumn("c_matt", "VARCHAR"),
+        "malforandring": RawColumn("CAST(sv_amount(c_malforandring) AS DOUBLE)", "DOUBLE"),
+        "enhetskostnad": RawColumn("sv_amount(c_enhetskostnad)", "DECIMAL(18, 2)"),
+        "baslinje_fran": RawColumn(
+            f"yyyymm(regexp_extract(c_baslinje, {MONTH_SPAN}, 1))", "INTEGER"
+        ),
+        "baslinje_till": RawColumn(
+            f"yyyymm(regexp_extract(c_baslinje, {MONTH_SPAN}, 2))", "INTEGER"
+        ),
+        "start": RawColumn("yyyymm(c_start)", "INTEGER", required=True),
+    },
+    checks=(
+        _required_text("Id", "c_id"),
+        _required_text("Atgard", "c_atgard"),
+        _month("Start", "c_start"),
+        _number("Malforandring", "c_malforandring", optional=True),
+        _number("Enhetskostnad", "c_enhetskostnad", optional=True),
+        Check(
+            f"c_baslinje IS NOT NULL AND NOT regexp_full_match(trim(c_baslinje), {MONTH_SPAN})",
+            "'Baslinje ''' || c_baslinje || ''' is not a span of months YYYYMM-YYYYMM'",
+        ),
+        Check(
+            "baslinje_till < baslinje_fran",
+            "'Baslinje ' || c_baslinje || ' runs backwards'",
+        ),
+        # A measure with a driver has what its effect is computed from.
+        Check(
+            "c_matt IS NOT NULL AND (c_malforandring IS NULL OR c_enhetskostnad IS NULL "
+            "OR c_baslinje IS NULL)",
+            "'a measure with Matt needs Malforandring, Enhetskostnad and Baslinje'",
+        ),
+    ),
+)
+
+MEASURE_STATUSES = ("planerad", "pågående", "genomförd", "avbruten")
+
+MEASURE_STATUS = CsvSource(
+    name="measure_status",
+    folder="config",
+    patterns=("atgardsstatus*.csv",),
+    table="raw.measure_status",
+    columns=("Manad", "Id", "Status", "Kommentar"),
+    optional=frozenset({"Kommentar"}),
+    select={
+        "manad": RawColumn("yyyymm(c_manad)", "INTEGER", required=True),
+        "atgard_id": RawColumn("c_id", "VARCHAR", required=True),
+        "status": RawColumn("lower(c_status)", "VARCHAR", required=True),
+        "kommentar": RawColumn("c_kommentar", "VARCHAR"),
+    },
+    checks=(
+        _month("Manad", "c_manad"),
+        _required_text("Id", "c_id"),
+        _one_of("Status", "c_status", MEASURE_STATUSES),
+        Check(
+            "c_id IS NOT NULL AND c_id NOT IN (SELECT atgard_id FROM raw.measures)",
+            "'Id ''' || c_id || ''' is not a measure of config/atgarder.csv'",
+        ),
+    ),
+    reads=("raw.measures",),
+)
+
+# INPUTS.md §9: the committee's goal indicators.
+GOAL_INDICATORS = CsvSource(
+    name="goal_indicators",
+    folder="config",
+    patterns=("malindikatorer*.csv",),
+    table="raw.goal_indicators",
+    columns=("Id", "Indikator", "Kalla", "Berakning", "Mal", "Riktning"),
+    optional=frozenset(),
+    select={
+        "indikator_id": RawColumn("c_id", "VARCHAR", required=True),
+        "indikator": RawColumn("c_indikator", "VARCHAR", required=True),
+        "kalla_typ": RawColumn("lower(split_part(c_kalla, ':', 1))", "VARCHAR", required=True),
+        "kalla_namn": RawColumn(
+            "nullif(trim(substring(c_kalla, strpos(c_kalla, ':') + 1)), '')",
+            "VARCHAR",
+            required=True,
+        ),
+        "berakning": RawColumn("lower(c_berakning)", "VARCHAR", required=True),
+        "mal": RawColumn("CAST(sv_amount(c_mal) AS DOUBLE)", "DOUBLE", required=True),
+        "riktning": RawColumn("lower(c_riktning)", "VARCHAR", required=True),
+    },
+    checks=(
+        _required_text("Id", "c_id"),
+        _required_text("Indikator", "c_indikator"),
+        Check(
+            "NOT regexp_full_match(coalesce(c_kalla, ''), "
+            "'(verksamhetsmatt|kolada):\\s*\\S.*', 'i')",
+            "'Kalla ''' || coalesce(c_kalla, '') || ''' is not verksamhetsmatt:<measure> or "
+            "kolada:<KPI id>'",
+        ),
+        _one_of("Berakning", "c_berakning", ("varde", "forandring_pct")),
+        _number("Mal", "c_mal"),
+        _one_of("Riktning", "c_riktning", ("lagre", "hogre")),
+    ),
+)
+
 CSV_SOURCES: tuple[CsvSource, ...] = (
     LEDGER,
     BUDGET,
@@ -330,6 +472,9 @@ CSV_SOURCES: tuple[CsvSource, ...] = (
     REPORT_STRUCTURE,
     REPORTS,
     COST_KINDS,
+    MEASURES,
+    MEASURE_STATUS,
+    GOAL_INDICATORS,
 )
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"

@@ -121,6 +121,9 @@ def gather(con: duckdb.DuckDBPyConnection, year: int, month: int) -> MonthReport
             placement_section(con, year, month),
             volume_section(con, year, month),
             kolada_section(con, year),
+            areas_section(con, year),
+            plan_section(con, year, month),
+            goals_section(con, year),
             sources_section(con),
         ],
         generated_at=datetime.now().astimezone(),
@@ -391,6 +394,116 @@ def kolada_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
                 ),
             ],
             unit="%",
+        )
+    )
+    return section
+
+
+def areas_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
+    """The genomlysning: cost per area against the group, for the latest year with figures."""
+    section = Section("Kostnad per område")
+    latest = con.execute(
+        "SELECT max(ar) FROM marts.kostnad_per_omrade WHERE ar <= ?", [year]
+    ).fetchone()[0]
+    if latest is None:
+        section.notes.append("Inga Kolada-värden per område ännu.")
+        return section
+    rows = con.execute(
+        """SELECT omrade, kr_inv, kr_inv_grupp, kr_inv_riket, skillnad_kr_inv, skillnad_mnkr,
+                  preliminar
+           FROM marts.kostnad_per_omrade WHERE ar = ?
+           ORDER BY omrade = 'övrig IFO', omrade""",
+        [latest],
+    ).fetchall()
+    section.tables.append(
+        Table(
+            key="Kostnad per område",
+            title=f"Kostnad per invånare per område {latest} mot jämförelsegruppen"
+            + (" (preliminärt)" if any(r[6] for r in rows) else ""),
+            columns=(
+                "Område",
+                "Kr/inv",
+                "Gruppen kr/inv",
+                "Riket kr/inv",
+                "Skillnad kr/inv",
+                "Skillnad mnkr",
+            ),
+            formats=("text", "kr", "kr", "kr", "kr", "mkr"),
+            rows=[r[:6] for r in rows],
+        )
+    )
+    section.charts.append(
+        Chart(
+            key="Kostnad per område",
+            title=f"Kostnad per invånare per område {latest}, hemkommunen mot gruppen (kr/inv)",
+            kind="bar",
+            categories=[r[0] for r in rows],
+            series=[
+                Series("Hemkommunen", _floats(rows, 1)),
+                Series("Jämförelsegruppen", _floats(rows, 2)),
+            ],
+            unit="kr/inv",
+        )
+    )
+    return section
+
+
+def plan_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Section:
+    """The improvement plan's measures as of the month: status, driver and effect."""
+    rows = con.execute(
+        """SELECT atgard_id || ' ' || atgard, status, baslinje, utfall,
+                  effekt_kr_per_ar / 1e6, maleffekt_kr_per_ar / 1e6, andel_av_mal * 100
+           FROM marts.atgardsuppfoljning WHERE ar = ? AND manad = ? ORDER BY atgard_id""",
+        [year, month],
+    ).fetchall()
+    section = Section("Åtgärdsuppföljning")
+    if not rows:
+        section.notes.append(
+            "Ingen åtgärd följs upp denna månad (config/atgarder.csv saknas eller ingen "
+            "åtgärd har startat)."
+        )
+        return section
+    section.tables.append(
+        Table(
+            key="Åtgärdsuppföljning",
+            title=f"Åtgärder, {MONTH_NAMES[month - 1]} {year}: status och effekt per år",
+            columns=(
+                "Åtgärd",
+                "Status",
+                "Baslinje",
+                "Utfall",
+                "Effekt Mkr/år",
+                "Mål Mkr/år",
+                "Andel av mål %",
+            ),
+            formats=("text", "text", "number", "number", "mkr", "mkr", "number"),
+            rows=rows,
+            notes=[
+                "Baslinje och utfall: det drivande måttets medelvärde per månad före och "
+                "efter start. Effekt: besparing per år som förändringen motsvarar."
+            ],
+        )
+    )
+    return section
+
+
+def goals_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
+    rows = con.execute(
+        """SELECT indikator, utfall, mal, bedomning, trend, manader
+           FROM marts.malupfyllelse WHERE ar = ? ORDER BY indikator_id""",
+        [year],
+    ).fetchall()
+    section = Section("Måluppfyllelse")
+    if not rows:
+        section.notes.append(f"Inga målindikatorer med utfall för {year}.")
+        return section
+    section.tables.append(
+        Table(
+            key="Måluppfyllelse",
+            title=f"Nämndmålens indikatorer {year} (hittills i år)",
+            columns=("Indikator", "Utfall", "Mål", "Bedömning", "Trend", "Månader"),
+            formats=("text", "number", "number", "text", "text", "number"),
+            rows=rows,
         )
     )
     return section

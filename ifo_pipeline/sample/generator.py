@@ -21,8 +21,11 @@ from pathlib import Path
 
 from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.sample.organisation import (
+    ATGARDER,
+    ATGARDSSTATUS,
     KOLUMNMAPPNING,
     KOSTNADSSLAG,
+    MALINDIKATORER,
     RAPPORTER,
     RAPPORTSTRUKTUR,
     UNITS,
@@ -302,6 +305,9 @@ def generate_sample(landing_dir: Path, rows_per_unit_month: int = 60, seed: int 
     text_file("config/rapportstruktur.csv", RAPPORTSTRUKTUR)
     text_file("config/kolumnmappning.csv", KOLUMNMAPPNING)
     text_file("config/kostnadsslag.csv", KOSTNADSSLAG)
+    text_file("config/atgarder.csv", ATGARDER)
+    text_file("config/atgardsstatus.csv", ATGARDSSTATUS)
+    text_file("config/malindikatorer.csv", MALINDIKATORER)
     for year in (2017, 2018, 2019):
         text_file(f"budget/kommunbidrag_{year}.csv", budget_csv(year))
     text_file("prognos/prognos_2018.csv", forecasts_2018_csv(rng))

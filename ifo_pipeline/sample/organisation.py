@@ -165,3 +165,55 @@ KOSTNADSSLAG = """Konto;Verksamhet;Kostnadsslag
 4640;559;Skyddat boende
 4610-4649;56930;Placeringar ensamkommande
 """
+
+# The improvement plan (seed 002, PM 2019-09-12): the measures with a stated economic effect
+# have a driver; the others are followed by status only. Baseline January–September 2019,
+# effect from October. A child moved from an agency (konsulentstött) to a fee-paid jourhem
+# saves about 1 000 kr a day, 365 000 kr a year (seed 002: ca 2 000 against 1 000 kr/dygn).
+ATGARDER = """Id;Omrade;Atgard;Rapportrad;Matt;Malforandring;Enhetskostnad;Baslinje;Start
+BU-1;Barn- och ungdomsvård;Minska antalet vårddygn i HVB vad gäller tonåringar;Barn och unga;\
+Antal placeringar HVB tonåringar;-3;1 600 000;201901-201909;201910
+BU-2;Barn- och ungdomsvård;Minska antalet vårddygn i HVB vad gäller föräldrar med barn;\
+Barn och unga;Antal placeringar HVB föräldrar med barn;-1;700 000;201901-201909;201910
+BU-3;Barn- och ungdomsvård;Rekrytera jourfamiljer till barn för att undvika placeringar i \
+konsulentstödda jourfamiljer;Barn och unga;Antal barn i konsulentstödda jourhem;-4;365 000;\
+201901-201909;201910
+BS-1;Beroende och socialpsykiatri;Anpassa verksamheten för en fungerande boendekedja;Vuxen;\
+Antal placeringar på behandlingshem;-5;700 000;201901-201909;201910
+BS-2;Beroende och socialpsykiatri;Undersöka möjligheten att omvandla Källans lokaler till ett \
+behandlingscenter med stödboende;Vuxen;;;;;201910
+FA-1;Försörjningsstöd och arbetsmarknad;Utveckla samverkan mellan enheterna för att fler \
+personer ska komma ut i egen försörjning;Ekonomiskt bistånd;;;;;201910
+BO-1;Barn och ungdom;Insatsgrupp: avbryta placeringar som inte ger förväntat resultat;\
+Barn och unga;;;;;201903
+BO-2;Barn och ungdom;Fler arvoderade jour- och familjehem;Barn och unga;;;;;201903
+VU-1;Vuxen;Utökad öppenvård (Måsen);Vuxen;;;;;201903
+SP-1;Socialpsykiatri;Negativt resultat från föregående år tas bort 2020;Socialpsykiatri;;;;;201903
+"""
+
+# The measures' status month by month: seed 004's table in March 2019 and the plan's
+# follow-up from October (BU-3 done in December, BS-1 under way from November).
+ATGARDSSTATUS = """Manad;Id;Status;Kommentar
+201903;BO-1;pågående;Täta uppföljningar av samtliga insatser
+201903;BO-2;pågående;Rekrytering av fler arvoderade jour- och familjehem
+201903;VU-1;planerad;Effekterna av en utökad öppenvård utreds
+201903;SP-1;planerad;Uppskattad effekt: 1 000 tkr
+201910;BU-1;pågående;Insatsgruppen har fått ett förstärkt uppdrag om hemtagningar
+201910;BU-2;pågående;Kriterierna för familjebehandling ses över
+201910;BU-3;pågående;Rekrytering av jourfamiljer pågår
+201910;BS-1;planerad;Planering påbörjad
+201910;BS-2;planerad;Utredning behövs
+201910;FA-1;pågående;
+201911;BS-1;pågående;Träningslägenheter i boendekedjan
+201912;BU-3;genomförd;Inga nya placeringar i konsulentstödda jourhem
+"""
+
+# The committee's goal indicators (seed 001) that the sample carries the inputs of.
+MALINDIKATORER = """Id;Indikator;Kalla;Berakning;Mal;Riktning
+FS-1;Antalet hushåll som har haft försörjningsstöd i mer än 3 månader har minskat med sju \
+procent;verksamhetsmatt:Antal hushåll med försörjningsstöd > 3 mån;forandring_pct;-7;lagre
+IFO-1;Nettokostnadsavvikelsen för individ- och familjeomsorgen minskar mot noll;\
+kolada:N30001;varde;0;lagre
+MI-1;Minst 10 personer i sysselsättning (missbruk) i snitt per månad;\
+verksamhetsmatt:MIS10;varde;10;hogre
+"""

@@ -1,4 +1,5 @@
-"""Sample volume files (verksamhetsmått) for 2018 and 2019, as CSV and as XLSX.
+"""Sample volume files (verksamhetsmått) for 2018 and 2019 (and 2017 for one indicator), as CSV
+and as XLSX.
 
 2019 January–March are the values printed in the March 2019 report (a copy of the reference
 table ships beside this module). 2018 is sample data derived from them, deterministically, so
@@ -50,15 +51,60 @@ def _vary(cell: str, rng: random.Random) -> str:
     return ""
 
 
+# The drivers of the improvement plan's measures (seed 002, adopted September 2019, effective
+# from October) and of a goal indicator (seed 001), month by month: the sample's own series, in
+# which some measures deliver and some do not. HVB for teenagers falls from about 11 to 8 (most
+# of the target of −3); HVB for parents with children rises (no effect); adults' treatment
+# homes fall a little; children in agency foster homes fall by half. Households on
+# försörjningsstöd for more than three months: 233 in 2017, 257 in 2018 (seed 001: +10 %).
+PLAN_SERIES: dict[tuple[str, str], dict[int, list[int]]] = {
+    ("Barn & unga", "Antal placeringar HVB tonåringar"): {
+        2018: [9, 9, 10, 10, 9, 8, 8, 9, 10, 10, 9, 9],
+        2019: [10, 11, 11, 12, 11, 11, 10, 11, 11, 9, 8, 8],
+    },
+    ("Barn & unga", "Antal placeringar HVB föräldrar med barn"): {
+        2018: [2, 2, 2, 3, 2, 2, 2, 1, 2, 2, 2, 2],
+        2019: [2, 2, 3, 2, 2, 3, 2, 2, 2, 3, 3, 2],
+    },
+    ("Missbruk", "Antal placeringar på behandlingshem"): {
+        2019: [11, 9, 13, 12, 11, 12, 10, 11, 12, 10, 9, 9],
+    },
+    ("Barn & unga", "Antal barn i konsulentstödda jourhem"): {
+        2018: [5, 4, 4, 5, 5, 4, 3, 4, 4, 5, 4, 4],
+        2019: [4, 5, 4, 4, 5, 4, 4, 3, 4, 3, 2, 1],
+    },
+    ("Försörjningsstöd", "Antal hushåll med försörjningsstöd > 3 mån"): {
+        2017: [233] * 12,
+        2018: [257] * 12,
+        2019: [255, 252, 250, 248, 247, 245, 244, 243, 240, 238, 236, 235],
+    },
+}
+
+
 def sample_rows(year: int, seed: int = 18) -> list[tuple[str, str, list[str]]]:
+    if year not in (2018, 2019):  # an earlier year: the plan's series only
+        return [(a, m, list(map(str, v[year]))) for (a, m), v in PLAN_SERIES.items() if year in v]
     rows = reference_2019()
     if year == 2019:
-        return [(a, m, cells + [""] * 9) for a, m, cells in rows]
-    rng = random.Random(seed)
-    out = []
-    for section, measure, cells in rows:
-        base = next((c for c in cells if c), "")
-        out.append((section, measure, [_vary(base, rng) for _ in range(12)]))
+        out = [(a, m, cells + [""] * 9) for a, m, cells in rows]
+    else:
+        rng = random.Random(seed)
+        out = []
+        for section, measure, cells in rows:
+            base = next((c for c in cells if c), "")
+            out.append((section, measure, [_vary(base, rng) for _ in range(12)]))
+    # The plan's series: the printed months stay as printed, the rest follow the series.
+    printed = 3 if year == 2019 else 0
+    for i, (section, measure, cells) in enumerate(out):
+        series = PLAN_SERIES.get((section, measure), {}).get(year)
+        if series:
+            out[i] = (section, measure, cells[:printed] + list(map(str, series[printed:])))
+    known = {(a, m) for a, m, _ in out}
+    out += [
+        (a, m, list(map(str, v[year])))
+        for (a, m), v in PLAN_SERIES.items()
+        if year in v and (a, m) not in known
+    ]
     return out
 
 
@@ -132,11 +178,13 @@ def _xlsx_value(cell: str) -> object:
 def generate_volume_files(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [
+        folder / "verksamhetsmatt_2017.csv",
         folder / "verksamhetsmatt_2018.xlsx",
         folder / "verksamhetsmatt_2019.csv",
         folder / "verksamhetsmatt_2019.xlsx",
     ]
-    write_xlsx(paths[0], sample_rows(2018))
-    write_csv(paths[1], sample_rows(2019))
-    write_xlsx(paths[2], sample_rows(2019))
+    write_csv(paths[0], sample_rows(2017))
+    write_xlsx(paths[1], sample_rows(2018))
+    write_csv(paths[2], sample_rows(2019))
+    write_xlsx(paths[3], sample_rows(2019))
     return paths

@@ -70,6 +70,7 @@ POLARS_TYPES = {
     "BIGINT": pl.Int64,
     "BOOLEAN": pl.Boolean,
     "DATE": pl.Date,
+    "DOUBLE": pl.Float64,
     "DECIMAL(18, 2)": MONEY,
 }
 
@@ -153,6 +154,36 @@ COST_KINDS = raw_schema(
     },
 )
 
+MEASURES = raw_schema(
+    sources.MEASURES,
+    {
+        "atgard_id": [NOT_EMPTY],
+        "atgard": [NOT_EMPTY],
+        "baslinje_fran": [MONTH],
+        "baslinje_till": [MONTH],
+        "start": [MONTH],
+        "enhetskostnad": [pa.Check.ge(0)],
+    },
+    # A measure is followed by its id: two rows of one id would be two measures in one.
+    unique=["atgard_id"],
+)
+
+MEASURE_STATUS = raw_schema(
+    sources.MEASURE_STATUS,
+    {"manad": [MONTH], "status": [pa.Check.isin(list(sources.MEASURE_STATUSES))]},
+    unique=["manad", "atgard_id"],
+)
+
+GOAL_INDICATORS = raw_schema(
+    sources.GOAL_INDICATORS,
+    {
+        "kalla_typ": [pa.Check.isin(["verksamhetsmatt", "kolada"])],
+        "berakning": [pa.Check.isin(["varde", "forandring_pct"])],
+        "riktning": [pa.Check.isin(["lagre", "hogre"])],
+    },
+    unique=["indikator_id"],
+)
+
 VOLUME_CELLS = pa.DataFrameSchema(
     {
         "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
@@ -211,6 +242,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         REPORT_STRUCTURE,
         REPORTS,
         COST_KINDS,
+        MEASURES,
+        MEASURE_STATUS,
+        GOAL_INDICATORS,
         VOLUME_CELLS,
         KOLADA_VALUES,
         RESULTATRAPPORT,
