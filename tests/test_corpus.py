@@ -185,7 +185,15 @@ SOURCE_OF_FOLDER = {
     "ledger": {"ledger"},
     "budget": {"budget"},
     "prognos": {"forecasts"},
-    "config": {"report_structure", "reports", "column_map"},
+    "config": {
+        "report_structure",
+        "reports",
+        "column_map",
+        "cost_kinds",
+        "measures",
+        "measure_status",
+        "goal_indicators",
+    },
     "verksamhetsmatt": {"volumes"},
 }
 

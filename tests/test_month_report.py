@@ -196,6 +196,9 @@ def test_the_text_report_has_every_section(demo, monkeypatch, capsys):
         "== Placeringskostnad ==",
         "== Verksamhetsmått ==",
         "== Jämförelse med liknande kommuner (Kolada) ==",
+        "== Kostnad per område ==",
+        "== Åtgärdsuppföljning ==",
+        "== Måluppfyllelse ==",
         "== Datakällor ==",
     ):
         assert heading in out
