@@ -20,3 +20,7 @@
         when 12 then 'december'
     end
 {%- endmacro %}
+
+{% macro spark__format_tkr(amount) -%}
+    replace(format_number(cast(round(abs({{ amount }}) / 1000, 0) as bigint), 0), ',', ' ')
+{%- endmacro %}

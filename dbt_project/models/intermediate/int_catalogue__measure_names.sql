@@ -12,10 +12,10 @@ names as (
     select lower(trim(measure_name)), measure_id from catalogue
     {% for i in range(1, max_aliases + 1) %}
     union
-    select lower(trim({{ dbt.split_part('alias', "'|'", i) }})), matt_id as measure_id
-    from {{ ref('matt_katalog') }}
-    where alias is not null
-        and trim({{ dbt.split_part('alias', "'|'", i) }}) <> ''
+    select lower(trim({{ dbt.split_part('aliases', "'|'", i) }})), measure_id
+    from catalogue
+    where aliases is not null
+        and trim({{ dbt.split_part('aliases', "'|'", i) }}) <> ''
     {% endfor %}
 ),
 

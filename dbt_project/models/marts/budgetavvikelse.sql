@@ -15,17 +15,21 @@ reference_forecasts as (
         coalesce(r.allocation_ytd, 0) + coalesce(r.net_cost_ytd, 0) as result_ytd,
         r.forecast_result - r.previous_forecast_result as forecast_change,
         -- Linear run rate: the result so far, as if every month were like the average month.
-        (coalesce(r.allocation_ytd, 0) + coalesce(r.net_cost_ytd, 0)) * 12 / r.report_month
-            as forecast_linear,
+        -- Divisions in double on every engine, as DuckDB divides decimals (Spark would keep
+        -- the decimal, and round an öre differently now and then).
+        cast(coalesce(r.allocation_ytd, 0) + coalesce(r.net_cost_ytd, 0) as double) * 12
+            / r.report_month as forecast_linear,
         -- Budget ratio: cost keeps pace with the budget as it has so far.
         case when r.allocation_ytd <> 0
             then r.allocation_full_year
-                + r.net_cost_ytd / r.allocation_ytd * r.allocation_full_year
+                + cast(r.net_cost_ytd as double) / cast(r.allocation_ytd as double)
+                    * cast(r.allocation_full_year as double)
         end as forecast_budget_ratio,
         -- Last year's profile: this year's cost so far grows as last year's did from here.
         case when r.prior_year_net_cost_ytd <> 0 and r.net_cost_ytd is not null
             then coalesce(r.allocation_full_year, 0)
-                + r.net_cost_ytd / r.prior_year_net_cost_ytd * r.prior_year_net_cost_full_year
+                + cast(r.net_cost_ytd as double) / cast(r.prior_year_net_cost_ytd as double)
+                    * cast(r.prior_year_net_cost_full_year as double)
         end as forecast_prior_year_profile
     from report_rows as r
 ),
