@@ -9,6 +9,7 @@
     ifo status            the last runs, what was refused, what does not add up, what is stale;
                           exits 1 when something needs a person
     ifo sql [QUERY]       the published marts in SQL (no query: an interactive DuckDB shell)
+    ifo export --format parquet DIR   the raw layer as Parquet, for the dbt project on Spark
 
 Expected failures (a refused file, no network, a bad argument) end in one paragraph, never a
 stack trace; `--verbose`, and the log under $IFO_WAREHOUSE_DIR/logs/, have the details.
@@ -223,6 +224,23 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if status.attention else 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from ifo_pipeline.export import ExportRefused, export_parquet
+
+    if not settings.warehouse_path.exists():
+        print(f"No warehouse at {settings.warehouse_path}: run `ifo run` first.", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        written = export_parquet(settings.warehouse_path, args.directory.resolve())
+    except ExportRefused as exc:
+        print(f"ifo export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for table, rows in written.items():
+        print(f"{table:<28} {rows:>12,} rows".replace(",", " "))
+    print(f"Written to {args.directory.resolve()} (register in Spark: ifo_pipeline.export.spark)")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
     """The published marts in SQL: an interactive DuckDB shell, or one query's result."""
     path = settings.published_path
@@ -294,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="rebuild and publish even when nothing is new"
     )
     sub.add_parser("status", help="the last runs, what failed and why, what is stale")
+    export = sub.add_parser(
+        "export", help="write the raw layer as Parquet, for the same dbt project on Spark"
+    )
+    export.add_argument("--format", choices=("parquet",), default="parquet")
+    export.add_argument("directory", type=Path, help="the folder to write (replaced whole)")
     sql = sub.add_parser(
         "sql", help="query the published marts (no query: an interactive DuckDB shell)"
     )
@@ -346,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "status": cmd_status,
         "sql": cmd_sql,
+        "export": cmd_export,
     }
     try:
         return handler[args.command](args, settings)

@@ -9,8 +9,14 @@ if ! command -v chromium >/dev/null; then
     $SUDO apt-get install -y -qq chromium >/dev/null \
         || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; }
 fi
-# The benchmark's peer (dlt), for the benchmark's smoke test.
-.venv/bin/python -m pip install --quiet -e '.[dev,bench]'
+# Spark 4 (the parity test, `pytest -m spark`) runs on Java 17.
+if ! command -v java >/dev/null; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+fi
+# The benchmark's peer (dlt) for its smoke test; pyspark and dbt-spark for the parity test.
+.venv/bin/python -m pip install --quiet -e '.[dev,bench,spark]'
 .venv/bin/ruff format --check .
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"
