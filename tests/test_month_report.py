@@ -20,16 +20,9 @@ from ifo_pipeline.cli import main
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.reporting.pdf import chromium_command, find_chromium
 from tests.conftest import REPO, read_semicolon_csv
+from tests.test_resultatrapport_reference import TKR_COLUMNS
 
 ARTIFACTS = Path(os.environ.get("IFO_TEST_ARTIFACTS", REPO / "test-artifacts"))
-REFERENCE_COLUMNS = (
-    "kommunbidrag_ack_tkr",
-    "nettokostnad_ack_tkr",
-    "nettoresultat_ack_tkr",
-    "arsprognos_tkr",
-    "forandring_mot_fg_prognos_tkr",
-    "helar_fg_ar_tkr",
-)
 
 
 def _digits(text: str) -> str:
@@ -104,7 +97,7 @@ def test_the_html_page_renders_the_reference_figures_tables_and_charts(
         )
         assert row.count() == 1, expected
         cells = [_digits(c) for c in row.first.locator("td").all_inner_texts()[1:]]
-        for column, shown in zip(REFERENCE_COLUMNS, cells, strict=True):
+        for column, shown in zip(TKR_COLUMNS, cells, strict=True):
             if expected[column] != "":
                 assert shown == expected[column], (expected["rapportrad"], column)
                 checked += 1
@@ -139,7 +132,7 @@ def test_the_workbook_holds_the_marts_numbers_and_native_charts(demo, tmp_path, 
     }
     with closing(connect_published(settings.published_path)) as con:
         rows = con.execute(
-            f"""SELECT rapportrad, {", ".join(REFERENCE_COLUMNS)} FROM marts.resultatrapport_tkr
+            f"""SELECT rapportrad, {", ".join(TKR_COLUMNS)} FROM marts.resultatrapport_tkr
                 WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' ORDER BY ordning"""
         ).fetchall()
     assert len(rows) == len(shown) == 13
