@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from ifo_pipeline.ingest.declarations import RawColumn
-from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER
+from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, OTHER_RAW_TABLES
 from ifo_pipeline.validation.schemas import SCHEMAS, raw_schema
 
 
@@ -42,3 +42,22 @@ def test_a_renamed_column_is_one_change(tmp_path):
     with pytest.raises(ValueError, match="belopp"):
         raw_schema(renamed, {"belopp": []})
     assert isinstance(renamed.select["amount"], RawColumn)
+
+
+@pytest.mark.parametrize("declared", OTHER_RAW_TABLES, ids=lambda t: t.table)
+def test_the_other_loaders_tables_are_their_declarations(con, declared):
+    """The volume counts' and Kolada's raw tables, written by loaders of their own."""
+    table = con.execute(
+        """SELECT column_name, data_type, is_nullable FROM information_schema.columns
+           WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position""",
+        [declared.table],
+    ).fetchall()
+    assert [(name, data_type, nullable == "NO") for name, data_type, nullable in table] == [
+        (name, c.type, c.required) for name, c in declared.columns.items()
+    ]
+    if declared.table in SCHEMAS:
+        schema = SCHEMAS[declared.table]
+        assert list(schema.columns) == list(declared.columns)
+        assert [not c.nullable for c in schema.columns.values()] == [
+            c.required for c in declared.columns.values()
+        ]

@@ -5,7 +5,8 @@ it is computed from the fields, its SQL type, whether every accepted row has it)
 rules, and what a file replaces. From that one declaration come the loader's SQL
 (`csv_loader.py`), the raw table's DDL (`CsvSource.ddl`, run by `warehouse.connect`) and the
 pandera schema's columns and types (`validation/schemas.py`): renaming a column is one change
-here (and the staging model that renames it for dbt).
+here (and the staging model that renames it for dbt). A `RawTable` declares the same for a table
+that a loader of its own writes (the volume counts, Kolada): its columns, types and nullability.
 
 No imports from the rest of the package: the warehouse, the loaders and the schemas all read
 these declarations.
@@ -34,6 +35,34 @@ class RawColumn:
     sql: str
     type: str
     required: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a raw table that another loader than the CSV loader writes."""
+
+    type: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw table written by a loader of its own (the workbook reader of ingest/volumes.py,
+    the Kolada landing): its columns, in the order the loader inserts them."""
+
+    table: str
+    columns: dict[str, Column]
+
+    def ddl(self) -> str:
+        return create_table(self.table, self.columns)
+
+
+def create_table(table: str, columns: dict[str, Column | RawColumn]) -> str:
+    definitions = [
+        f"{name} {column.type}{' NOT NULL' if column.required else ''}"
+        for name, column in columns.items()
+    ]
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    " + ",\n    ".join(definitions) + "\n);"
 
 
 @dataclass(frozen=True)
@@ -68,11 +97,8 @@ class CsvSource(LandedSource):
 
     def ddl(self) -> str:
         """The raw table: where each row came from (file and line), then the declared columns."""
-        columns = ["file_sha256 VARCHAR NOT NULL", "line_number BIGINT NOT NULL"] + [
-            f"{name} {column.type}{' NOT NULL' if column.required else ''}"
-            for name, column in self.select.items()
-        ]
-        return f"CREATE TABLE IF NOT EXISTS {self.table} (\n    " + ",\n    ".join(columns) + "\n);"
+        provenance = {"file_sha256": Column("VARCHAR", True), "line_number": Column("BIGINT", True)}
+        return create_table(self.table, {**provenance, **self.select})
 
 
 def normalise_header(name: str) -> str:

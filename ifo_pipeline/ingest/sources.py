@@ -1,5 +1,6 @@
-"""The landed CSV sources of INPUTS.md sections 1–4, 8 and 9 and the cost kinds, each described
-once.
+"""Every raw table, declared once: the landed CSV sources of INPUTS.md sections 1–4, 8 and 9
+and the cost kinds with their parsing rules, and the tables the volume-count and Kolada loaders
+write.
 
 Field values are available to the SQL as `c_<column>` (trimmed, unquoted, NULL when empty).
 Reasons are SQL text expressions so that a reject names the value that broke the rule.
@@ -11,9 +12,11 @@ from pathlib import Path
 
 from ifo_pipeline.ingest.declarations import (
     Check,
+    Column,
     CsvSource,
     LandedSource,
     RawColumn,
+    RawTable,
     csv_unquote,
     normalise_header,
 )
@@ -476,6 +479,78 @@ CSV_SOURCES: tuple[CsvSource, ...] = (
     MEASURE_STATUS,
     GOAL_INDICATORS,
 )
+
+# The raw tables of the loaders that are not CSV: the volume counts (CSV or XLSX, cell by
+# cell, ingest/volumes.py) and the Kolada fetch (JSON, kolada/landing.py). Columns in the
+# order those loaders insert them.
+VOLUME_CELLS = RawTable(
+    "raw.volume_cells",
+    {
+        "file_sha256": Column("VARCHAR", True),
+        "sheet": Column("VARCHAR"),  # the workbook's sheet; NULL for CSV
+        "row_number": Column("BIGINT", True),
+        "column_name": Column("VARCHAR", True),
+        "ar": Column("INTEGER", True),
+        "manad": Column("INTEGER", True),
+        "avsnitt": Column("VARCHAR", True),
+        "matt_levererat": Column("VARCHAR", True),
+        "matt_id": Column("VARCHAR"),  # NULL: a name the catalogue does not know
+        "ratt_text": Column("VARCHAR"),
+        "varde": Column("DOUBLE"),
+        "andel": Column("DOUBLE"),
+        "kapacitet": Column("DOUBLE"),
+    },
+)
+
+KOLADA_TABLES = (
+    RawTable(
+        "raw.kolada_values",
+        {
+            "fetch_name": Column("VARCHAR", True),
+            "kpi": Column("VARCHAR", True),
+            "municipality": Column("VARCHAR", True),
+            "period": Column("INTEGER", True),
+            "gender": Column("VARCHAR", True),
+            "value": Column("DOUBLE"),
+            "count": Column("BIGINT"),
+            "status": Column("VARCHAR"),
+            "isdeleted": Column("BOOLEAN"),
+            "source_file": Column("VARCHAR", True),
+        },
+    ),
+    RawTable(
+        "raw.kolada_municipalities",
+        {
+            "id": Column("VARCHAR", True),
+            "title": Column("VARCHAR", True),
+            "type": Column("VARCHAR"),
+        },
+    ),
+    RawTable(
+        "raw.kolada_group_members",
+        {
+            "group_id": Column("VARCHAR", True),
+            "group_title": Column("VARCHAR", True),
+            "member_id": Column("VARCHAR", True),
+            "member_title": Column("VARCHAR", True),
+        },
+    ),
+    RawTable(
+        "raw.kolada_kpis",
+        {
+            "id": Column("VARCHAR", True),
+            "title": Column("VARCHAR", True),
+            "publ_period": Column("VARCHAR"),
+            "prel_publication_date": Column("VARCHAR"),
+        },
+    ),
+    # home_municipality | comparison_group | country | year
+    RawTable(
+        "raw.kolada_config",
+        {"setting": Column("VARCHAR", True), "value": Column("VARCHAR", True)},
+    ),
+)
+OTHER_RAW_TABLES: tuple[RawTable, ...] = (VOLUME_CELLS, *KOLADA_TABLES)
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
 COLUMN_MAP = LandedSource(name="column_map", folder="config", patterns=("kolumnmappning.csv",))

@@ -13,59 +13,11 @@ from pathlib import Path
 import duckdb
 
 from ifo_pipeline.ingest.ops_descriptions import comment_statements
-from ifo_pipeline.ingest.sources import CSV_SOURCES
+from ifo_pipeline.ingest.sources import CSV_SOURCES, OTHER_RAW_TABLES
 
 RAW_AND_OPS_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS ops;
-
-CREATE TABLE IF NOT EXISTS raw.volume_cells (
-    file_sha256 VARCHAR NOT NULL,
-    sheet VARCHAR,
-    row_number BIGINT NOT NULL,
-    column_name VARCHAR NOT NULL,
-    ar INTEGER NOT NULL,
-    manad INTEGER NOT NULL,
-    avsnitt VARCHAR NOT NULL,
-    matt_levererat VARCHAR NOT NULL,
-    matt_id VARCHAR,
-    ratt_text VARCHAR,
-    varde DOUBLE,
-    andel DOUBLE,
-    kapacitet DOUBLE
-);
-
-CREATE TABLE IF NOT EXISTS raw.kolada_values (
-    fetch_name VARCHAR NOT NULL,
-    kpi VARCHAR NOT NULL,
-    municipality VARCHAR NOT NULL,
-    period INTEGER NOT NULL,
-    gender VARCHAR NOT NULL,
-    value DOUBLE,
-    count BIGINT,
-    status VARCHAR,
-    isdeleted BOOLEAN,
-    source_file VARCHAR NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS raw.kolada_municipalities (
-    id VARCHAR NOT NULL, title VARCHAR NOT NULL, type VARCHAR
-);
-
-CREATE TABLE IF NOT EXISTS raw.kolada_group_members (
-    group_id VARCHAR NOT NULL, group_title VARCHAR NOT NULL,
-    member_id VARCHAR NOT NULL, member_title VARCHAR NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS raw.kolada_kpis (
-    id VARCHAR NOT NULL, title VARCHAR NOT NULL, publ_period VARCHAR,
-    prel_publication_date VARCHAR
-);
-
-CREATE TABLE IF NOT EXISTS raw.kolada_config (
-    setting VARCHAR NOT NULL,  -- home_municipality | comparison_group | country | year
-    value VARCHAR NOT NULL
-);
 
 CREATE SEQUENCE IF NOT EXISTS ops.load_sequence;
 
@@ -160,8 +112,8 @@ ALTER TABLE ops.reconciliation ALTER COLUMN difference TYPE DECIMAL(38, 2);
 ALTER TABLE ops.reconciliation ALTER COLUMN control_sum TYPE DECIMAL(38, 2);
 ALTER TABLE ops.reconciliation ALTER COLUMN control_difference TYPE DECIMAL(38, 2);
 """
-# The landed CSV sources' raw tables, from their declarations (sources.py).
-RAW_AND_OPS_DDL += "\n".join(source.ddl() for source in CSV_SOURCES)
+# Every raw table, from its declaration (sources.py).
+RAW_AND_OPS_DDL += "\n".join(table.ddl() for table in (*CSV_SOURCES, *OTHER_RAW_TABLES))
 
 # Shared parsing rules, as SQL so they run vectorised inside DuckDB over millions of rows.
 MACROS = r"""

@@ -16,7 +16,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from ifo_pipeline.ingest import sources
-from ifo_pipeline.ingest.declarations import CsvSource
+from ifo_pipeline.ingest.declarations import CsvSource, RawTable
 from ifo_pipeline.privacy import find_identity_numbers
 
 # The shape only (a cheap vectorised prefilter); privacy.find_identity_numbers decides.
@@ -76,15 +76,20 @@ POLARS_TYPES = {
 
 
 def raw_schema(
-    source: CsvSource, checks: dict[str, list[pa.Check]], unique: list[str] | None = None
+    source: CsvSource | RawTable,
+    checks: dict[str, list[pa.Check]],
+    unique: list[str] | None = None,
 ) -> pa.DataFrameSchema:
-    """A landed source's raw table as pandera sees it: every declared column with its type and
-    nullability (from the one declaration, ingest/sources.py), plus the value rules here."""
-    unknown = set(checks) - set(source.select)
+    """A raw table as pandera sees it: every declared column with its type and nullability
+    (from the one declaration, ingest/sources.py), plus the value rules here."""
+    if isinstance(source, CsvSource):  # where each row came from, then the declared columns
+        declared, columns = source.select, {"file_sha256": FILE_SHA, "line_number": LINE}
+    else:
+        declared, columns = source.columns, {}
+    unknown = set(checks) - set(declared)
     if unknown:  # a rule for a column the declaration no longer has must not pass silently
         raise ValueError(f"{source.table}: checks for undeclared columns {sorted(unknown)}")
-    columns = {"file_sha256": FILE_SHA, "line_number": LINE}
-    for name, column in source.select.items():
+    for name, column in declared.items():
         columns[name] = pa.Column(
             POLARS_TYPES[column.type], checks.get(name, []), nullable=not column.required
         )
@@ -184,33 +189,30 @@ GOAL_INDICATORS = raw_schema(
     unique=["indikator_id"],
 )
 
-VOLUME_CELLS = pa.DataFrameSchema(
+VOLUME_CELLS = raw_schema(
+    sources.VOLUME_CELLS,
     {
-        "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
-        "manad": pa.Column(pl.Int32, pa.Check.in_range(1, 12)),
-        "avsnitt": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "matt_levererat": pa.Column(pl.Utf8, pa.Check.str_length(min_value=1)),
-        "varde": pa.Column(pl.Float64, nullable=True),
-        "andel": pa.Column(pl.Float64, pa.Check.in_range(0, 1, error="a share 0–1"), nullable=True),
-        "kapacitet": pa.Column(pl.Float64, pa.Check.gt(0), nullable=True),
+        "ar": [pa.Check.in_range(1900, 2099)],
+        "manad": [pa.Check.in_range(1, 12)],
+        "avsnitt": [NOT_EMPTY],
+        "matt_levererat": [NOT_EMPTY],
+        "andel": [pa.Check.in_range(0, 1, error="a share 0–1")],
+        "kapacitet": [pa.Check.gt(0)],
     },
-    name="raw.volume_cells",
 )
 
-KOLADA_VALUES = pa.DataFrameSchema(
+KOLADA_VALUES = raw_schema(
+    sources.KOLADA_TABLES[0],
     {
-        "kpi": pa.Column(pl.Utf8, pa.Check.str_matches(r"^[A-Z][0-9]{5}$", error="a KPI id")),
-        "municipality": pa.Column(
-            pl.Utf8,
+        "kpi": [pa.Check.str_matches(r"^[A-Z][0-9]{5}$", error="a KPI id")],
+        "municipality": [
             pa.Check.str_matches(
                 r"^([0-9]{4}|G[0-9]+)$", error="a municipality id (4 digits) or a group (G...)"
-            ),
-        ),
-        "period": pa.Column(pl.Int32, pa.Check.in_range(1990, 2099)),
-        "gender": pa.Column(pl.Utf8, pa.Check.isin(["T", "K", "M"])),
-        "value": pa.Column(pl.Float64, nullable=True),
+            )
+        ],
+        "period": [pa.Check.in_range(1990, 2099)],
+        "gender": [pa.Check.isin(["T", "K", "M"])],
     },
-    name="raw.kolada_values",
 )
 
 RESULTATRAPPORT = pa.DataFrameSchema(
