@@ -65,3 +65,9 @@ def write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def reject_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The reasons in ops.rejects, in the order of the rejected lines."""
+    rows = con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
+    return [reason for (reason,) in rows]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from ifo_pipeline.ingest.csv_loader import load_file
 from ifo_pipeline.ingest.sources import LEDGER, read_column_map
 from ifo_pipeline.sample.generator import fake_personnummer
-from tests.conftest import write_text
+from tests.conftest import reject_reasons, write_text
 
 HEADER = (
     "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
@@ -144,9 +144,7 @@ def test_every_broken_rule_is_named(con, settings, tmp_path):
         '201901;5310;4630;56910;;;;1,00;;;"unclosed',  # quote
     ]
     load(con, settings, ledger_file(tmp_path, "bad.csv", rows))
-    reasons = [
-        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
-    ]
+    reasons = reject_reasons(con)
     expected = [
         "Ansvar '53'",
         "Konto '46'",

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from ifo_pipeline.ingest.csv_loader import load_file
 from ifo_pipeline.ingest.sources import BUDGET, COST_KINDS, FORECASTS, REPORT_STRUCTURE
-from tests.conftest import write_text
+from tests.conftest import reject_reasons, write_text
 
 
 def test_a_budget_revision_replaces_the_year(con, settings, tmp_path):
@@ -91,9 +91,7 @@ def test_cost_kind_rules_accept_codes_prefixes_and_ranges(con, settings, tmp_pat
         ("46", "46", None, "Köp av verksamhet"),
         (None, None, "559", "Vuxen"),
     ]
-    reasons = [
-        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
-    ]
+    reasons = reject_reasons(con)
     assert "Konto range 4649-4630 must run upwards between codes of one length" in reasons[0]
     assert "Konto range 463-4649 must run upwards" in reasons[1]
     assert "a rule needs a Konto, a Verksamhet or both" in reasons[2]

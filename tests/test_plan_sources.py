@@ -7,7 +7,7 @@ from __future__ import annotations
 from ifo_pipeline.ingest.csv_loader import load_file
 from ifo_pipeline.ingest.sources import GOAL_INDICATORS, MEASURE_STATUS, MEASURES
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
-from tests.conftest import write_text
+from tests.conftest import reject_reasons, write_text
 
 MEASURES_CSV = (
     "Id;Omrade;Atgard;Rapportrad;Matt;Malforandring;Enhetskostnad;Baslinje;Start\n"
@@ -37,9 +37,7 @@ def test_measures_load_and_a_driver_needs_its_figures(con, settings, tmp_path):
         201909,
         201910,
     )
-    reasons = [
-        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
-    ]
+    reasons = reject_reasons(con)
     assert "Baslinje 201909-201901 runs backwards" in reasons[0]
     assert "a measure with Matt needs Malforandring, Enhetskostnad and Baslinje" in reasons[1]
     assert "Start '' is not a month YYYYMM" in reasons[2]
@@ -101,9 +99,7 @@ def test_goal_indicators_name_their_source(con, settings, tmp_path):
         ),
         ("NKA", "kolada", "N30001", "varde", 0.0, "lagre"),
     ]
-    reasons = [
-        r[0] for r in con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
-    ]
+    reasons = reject_reasons(con)
     assert "Kalla 'scb:123' is not verksamhetsmatt:<measure> or kolada:<KPI id>" in reasons[0]
     assert "Berakning 'summa' is not one of varde, forandring_pct" in reasons[1]
     assert "Riktning 'upp' is not one of lagre, hogre" in reasons[1]

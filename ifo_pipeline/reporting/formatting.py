@@ -31,8 +31,3 @@ def _grouped(text: str, thousands: str) -> str:
     if text.lstrip("-+").strip("0,.") == "":  # '-0' and '+0,0': zero has no sign
         text = text.lstrip("-+")
     return text.replace(",", "\0").replace(".", ",").replace("\0", thousands)
-
-
-def format_tkr(value: Decimal | int | None) -> str:
-    """Whole tkr in Swedish print: '57 692', '-16 242'; empty for a blank cell."""
-    return format_cell(value, "tkr")

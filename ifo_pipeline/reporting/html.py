@@ -9,7 +9,7 @@ from decimal import Decimal
 import jinja2
 from markupsafe import Markup
 
-from ifo_pipeline.reporting.content import Chart, MonthReport
+from ifo_pipeline.reporting.content import MonthReport
 from ifo_pipeline.reporting.formatting import THIN_SPACE, format_cell
 from ifo_pipeline.reporting.svg import render_svg
 
@@ -28,6 +28,3 @@ _environment.tests["number"] = lambda value: isinstance(value, int | float | Dec
 
 def render_html(report: MonthReport) -> str:
     return _environment.get_template("month_report.html.j2").render(report=report)
-
-
-__all__ = ["Chart", "render_html"]
