@@ -309,7 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not fetch from Kolada ($KOLADA_BASE_URL); use the last landed fetch",
     )
     run.add_argument(
-        "--force", action="store_true", help="rebuild and publish even when nothing is new"
+        "--force",
+        action="store_true",
+        help="rebuild every model whole and publish, even when nothing is new",
     )
     sub.add_parser("status", help="the last runs, what failed and why, what is stale")
     export = sub.add_parser(

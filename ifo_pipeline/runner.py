@@ -63,6 +63,7 @@ def run_pipeline(
     from ifo_pipeline.defs import KOLADA_JOB, NIGHTLY_JOB, build_definitions, checks_for
     from ifo_pipeline.defs.kolada import FETCH_KEY
     from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
+    from ifo_pipeline.defs.transform import FULL_REFRESH_TAG
 
     notes = migrate_layout(settings.warehouse_dir)
     partitions = monthly_partitions(settings)
@@ -120,6 +121,9 @@ def run_pipeline(
             else dg.DagsterInstance.ephemeral()
         )
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    # Asked for by hand, a rebuild is a whole one: the incremental models too (a reload of
+    # the same file gives the same rows, but perhaps masked or computed by newer code).
+    rebuild = {FULL_REFRESH_TAG: "true"} if force or months else None
     if span:
         # The months' loads run on their own, then everything else without a partition range:
         # Dagster records a run's range against every asset in it (one event per month and
@@ -132,10 +136,10 @@ def run_pipeline(
             others = [k for k in rest if k.path[0] == "raw"]
             verdicts = _execute(settings, subset(others), instance, config, None, None)
             return _outcome(settings, [loads, verdicts], notes)
-        finance = _execute(settings, subset(rest), instance, config, None, None)
+        finance = _execute(settings, subset(rest), instance, config, None, rebuild)
         outcome = _outcome(settings, [loads, finance], notes)
     else:
-        finance = _execute(settings, subset(rest), instance, config, None, None)
+        finance = _execute(settings, subset(rest), instance, config, None, rebuild)
         outcome = _outcome(settings, [finance], notes)
     if offline or not outcome.success:
         return outcome

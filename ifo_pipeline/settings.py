@@ -125,6 +125,11 @@ class Settings:
     def dbt_log_dir(self) -> Path:
         return self.warehouse_dir / "dbt" / "logs"
 
+    @property
+    def dbt_incremental_basis(self) -> Path:
+        """The dbt project's fingerprint the incremental models were built with."""
+        return self.warehouse_dir / "dbt" / "incremental_basis"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: the same warehouse, as an absolute path."""
         return {

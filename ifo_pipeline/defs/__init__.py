@@ -39,6 +39,7 @@ from ifo_pipeline.defs.transform import (
     month_report,
     resultatrapport_schema_valid,
 )
+from ifo_pipeline.incremental import dbt_project_files
 from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
 
@@ -73,10 +74,7 @@ def _fresh(manifest: Path) -> bool:
     if not manifest.exists():
         return False
     built = manifest.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for folder in ("models", "macros", "tests", "seeds"):
-        sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
-    return all(p.stat().st_mtime <= built for p in sources)
+    return all(p.stat().st_mtime <= built for p in dbt_project_files())
 
 
 def parse_dbt_project(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from dagster_dbt import (
 
 from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
+from ifo_pipeline.incremental import IncrementalBasis
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.publish import publish_marts
 from ifo_pipeline.runs import mark as mark_run
@@ -28,6 +29,10 @@ from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
 RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
 PUBLISHED_KEY = dg.AssetKey(["published", "ifo_duckdb"])
 REPORT_KEY = dg.AssetKey(["published", "month_report"])
+# The incremental models: built in the months whose data changed, whole when the project did.
+INCREMENTAL_KEYS = {dg.AssetKey(["marts", "huvudbok"])}
+# A run tagged so rebuilds them whole (`ifo run --force`, `--months`).
+FULL_REFRESH_TAG = "ifo/full_refresh"
 KEPT_DBT_INVOCATIONS = 10
 
 
@@ -57,9 +62,18 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     def ifo_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
-        invocation = dbt.cli(["build"], context=context)
+        settings = warehouse.settings
+        basis = IncrementalBasis(settings.dbt_incremental_basis)
+        full_refresh = basis.stale() or context.run.tags.get(FULL_REFRESH_TAG) == "true"
+        if full_refresh:
+            context.log.info("incremental models are rebuilt whole (--full-refresh)")
+        invocation = dbt.cli(
+            ["build", *(["--full-refresh"] if full_refresh else [])], context=context
+        )
         yield from invocation.stream()
-        keep_partial_parse(invocation.target_path, warehouse.settings.dbt_target_dir)
+        keep_partial_parse(invocation.target_path, settings.dbt_target_dir)
+        if context.selected_asset_keys >= INCREMENTAL_KEYS:
+            basis.record()
 
     return ifo_dbt_models
 
