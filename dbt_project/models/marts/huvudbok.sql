@@ -51,7 +51,7 @@ built as (
 ),
 
 -- The report line of each unit, now and as built: a changed report structure rebuilds the
--- months of the years it changed.
+-- months of the years it changed. (A unit new to a year changes no month already built.)
 mapped_now as (
     select distinct u_l.fiscal_year as ar, u_l.responsibility_unit as ansvar,
         u.report_code as rapport, u.line_label as rapportrad
@@ -67,17 +67,13 @@ mapped_built as (
 ),
 
 restructured_years as (
-    select ar from (
-        select * from mapped_now
-        except
-        select * from mapped_built
-    ) as added
-    union
-    select ar from (
-        select * from mapped_built
-        except
-        select * from mapped_now
-    ) as removed
+    select distinct b.ar
+    from mapped_built as b
+    inner join mapped_now as n
+        on n.ar = b.ar
+        and n.ansvar = b.ansvar
+    where coalesce(n.rapport, '') <> coalesce(b.rapport, '')
+        or coalesce(n.rapportrad, '') <> coalesce(b.rapportrad, '')
 ),
 
 changed_months as (
