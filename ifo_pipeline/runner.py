@@ -53,8 +53,8 @@ def run_pipeline(
     months: tuple[int, int] | None = None,
     force: bool = False,
 ) -> RunOutcome:
-    """Run the finance job, then (unless `offline`) the Kolada job (`kolada_config`: its run
-    config, e.g. the fetch's retries).
+    """Run the finance job, then (unless `offline`, or Kolada was fetched within the day and
+    not `force`) the Kolada job (`kolada_config`: its run config, e.g. the fetch's retries).
 
     `months` (YYYYMM, first and last) reloads that range of months; by default the run covers
     the months of the ledger and volume files that have landed since the last load. With
@@ -142,6 +142,11 @@ def run_pipeline(
         finance = _execute(settings, subset(rest), instance, config, None, rebuild)
         outcome = _outcome(settings, [finance], notes)
     if offline or not outcome.success:
+        return outcome
+    if not (kolada_due or force):  # a month landed by day must not wait for a second fetch
+        outcome.notes.append(
+            "Kolada was fetched less than a day ago: not fetched again (ifo run --force does)."
+        )
         return outcome
     kolada_job = defs.resolve_job_def(KOLADA_JOB)
     kolada = _execute(
