@@ -32,6 +32,11 @@ def test_the_benchmark_runs_every_measurement_on_a_small_ledger(tmp_path):
     # The stages come from the Dagster runs themselves: the ledger load and the dbt build.
     assert {"raw__ledger_lines", "ifo_dbt_models", "published__ifo_duckdb"} <= set(full["stages"])
     assert report["measures"][2]["stages"] == {}, "a night with nothing new runs no step"
+    # Kolada (the benchmark's local server) is fetched on the first night only: a month landed
+    # the same day is published without a second fetch of figures published a few times a year.
+    fetch = "kolada__landed_responses"
+    assert fetch in full["stages"]
+    assert not [m["name"] for m in report["measures"][3:5] if fetch in m["stages"]]
 
     # Every generated line is loaded once: the yearly files, and April; the corrected March
     # replaces March (same number of lines). Nothing rejected, every file to the krona.

@@ -15,8 +15,7 @@ from ifo_pipeline.publish import connect_published
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import KOLADA_SNAPSHOT, generate_sample
 from ifo_pipeline.settings import Settings
-from tests.conftest import read_semicolon_csv, write_text
-from tests.test_pipeline_runs import LEDGER_HEADER
+from tests.conftest import read_semicolon_csv
 
 FAST_RETRIES = {
     "ops": {
@@ -153,26 +152,6 @@ def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, https
         ).fetchall()
     # The fetched responses, one per year (batched by year), with URL, hash and fetch time.
     assert [m[0].split("/year/")[1][:4] for m in logged] == ["2017", "2018", "2019"]
-
-    # A month landed the same day is published without a second fetch (one a day is plenty).
-    requests = len(httpserver.log)
-    write_text(
-        settings.landing_dir / "ledger" / "huvudbok_201904.csv",
-        LEDGER_HEADER + "201904;5310;4630;56910;;;;1 000,00;A1;2019-04-02;Placering\n",
-    )
-    later = run_pipeline(settings, kolada_config=FAST_RETRIES)
-    assert later.success, later.failure_message
-    assert any("Kolada was fetched less than a day ago" in note for note in later.notes)
-    assert len(httpserver.log) == requests
-    assert sorted(p.name for p in (settings.landing_dir / "kolada").iterdir()) == fetches
-    with closing(connect_published(settings.published_path)) as con:
-        assert (
-            con.execute(
-                "SELECT count(*) FROM marts.huvudbok WHERE ar = 2019 AND manad = 4"
-            ).fetchone()[0]
-            == 1
-        )
-        assert con.execute("SELECT count(*) FROM marts.nettokostnadsavvikelse").fetchone()[0] > 0
 
 
 def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_path, httpserver):
