@@ -1,9 +1,10 @@
 """Run the pipeline in-process through the same Dagster definitions the UI loads.
 
 `ifo run` is two Dagster runs: the finance job (`ifo_all`: load what has landed, rebuild and
-publish the marts from the last complete Kolada fetch), then, unless offline, the Kolada job
-(fetch, load, rebuild the Kolada marts, publish). A Kolada outage therefore never holds back
-the finance figures: it fails the second run only, within IFO_KOLADA_DEADLINE_SECONDS.
+publish the marts from the last complete Kolada fetch), then, unless offline or fetched within
+the day, the Kolada job (fetch, load, rebuild the Kolada marts, publish). A Kolada outage
+therefore never holds back the finance figures: it fails the second run only, within
+IFO_KOLADA_DEADLINE_SECONDS.
 
 Every run is recorded in `ops.runs`. With DAGSTER_HOME set, runs are also recorded in that
 instance: they show in the UI's run history and can be re-executed from there.
