@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets (one lineage graph with the ingest assets), the pandera
 check on the result report, and publishing the marts for the controllers."""
 
+import json
 import os
 import shutil
 import traceback
@@ -29,8 +30,6 @@ from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
 RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
 PUBLISHED_KEY = dg.AssetKey(["published", "ifo_duckdb"])
 REPORT_KEY = dg.AssetKey(["published", "month_report"])
-# The incremental models: built in the months whose data changed, whole when the project did.
-INCREMENTAL_KEYS = {dg.AssetKey(["marts", "huvudbok"])}
 # A run tagged so rebuilds them whole (`ifo run --force`, `--months`).
 FULL_REFRESH_TAG = "ifo/full_refresh"
 KEPT_DBT_INVOCATIONS = 10
@@ -51,13 +50,23 @@ class IfoDbtTranslator(DagsterDbtTranslator):
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    translator = IfoDbtTranslator(
+        DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+    )
+    # The incremental models (built in the months whose data changed, whole when the project
+    # did), as the manifest says: a second one is never forgotten here.
+    nodes = json.loads(project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    incremental_keys = {
+        translator.get_asset_key(n)
+        for n in nodes
+        if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+    }
+
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
         # The Kolada tables are several dbt sources of one ingest asset.
-        dagster_dbt_translator=IfoDbtTranslator(
-            DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
-        ),
+        dagster_dbt_translator=translator,
     )
     def ifo_dbt_models(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
@@ -72,7 +81,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         )
         yield from invocation.stream()
         keep_partial_parse(invocation.target_path, settings.dbt_target_dir)
-        if context.selected_asset_keys >= INCREMENTAL_KEYS:
+        if context.selected_asset_keys >= incremental_keys:
             basis.record()
 
     return ifo_dbt_models
