@@ -37,10 +37,11 @@ files as (
 
 -- What each month holds now, and what this table was built from: rows per delivered file.
 -- A new month, a corrected month (another file) and a month reloaded with rows rejected all
--- show as a difference.
+-- show as a difference. (The staged lines are read by ref, not through the `lines` CTE: a CTE
+-- read more than once is materialised whole by DuckDB, every column of ten million lines.)
 delivered as (
     select fiscal_year as ar, fiscal_month as manad, file_sha256 as fil_sha256, count(*) as rader
-    from lines
+    from {{ ref('stg_ledger__lines') }}
     group by fiscal_year, fiscal_month, file_sha256
 ),
 
@@ -55,7 +56,9 @@ built as (
 mapped_now as (
     select distinct u_l.fiscal_year as ar, u_l.responsibility_unit as ansvar,
         u.report_code as rapport, u.line_label as rapportrad
-    from (select distinct fiscal_year, responsibility_unit from lines) as u_l
+    from (
+        select distinct fiscal_year, responsibility_unit from {{ ref('stg_ledger__lines') }}
+    ) as u_l
     left join unit_lines as u
         on u.fiscal_year = u_l.fiscal_year
         and u.responsibility_unit = u_l.responsibility_unit
