@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
+from ifo_pipeline.ingest.fileinfo import CHUNK, FileRejected, inspect_file
 from ifo_pipeline.privacy import mask_bytes, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.validation.schemas import contains_personnummer
@@ -109,6 +109,35 @@ def test_undecodable_files_are_rejected_naming_the_line(tmp_path, data, reason, 
     assert reason in exc.value.reason
     assert exc.value.line == line
     assert exc.value.sha256 is not None
+
+
+# Two megabytes of ASCII lines: what tells the encodings apart lies in another read chunk.
+FILLER = b"x;y\n" * (2 * CHUNK // 4)
+FILLER_LINES = FILLER.count(b"\n")
+
+
+@pytest.mark.parametrize(
+    "data, reason, line",
+    [
+        # UTF-8 first, a Windows-1252 byte megabytes later: mixed, at the later line
+        ("a\nö\n".encode() + FILLER + "ö\n".encode("cp1252"), "mixes encodings", 3 + FILLER_LINES),
+        # valid UTF-8 (ā is c4 81) whose byte 0x81 Windows-1252 leaves undefined, found when
+        # the file turns out not to be UTF-8 a chunk later: the earlier bytes are looked at too
+        ("a\nā\n".encode() + FILLER + "ö\n".encode("cp1252"), "neither UTF-8", 2),
+        # Windows-1252 first, UTF-8 after the first chunk
+        ("a\nö\n".encode("cp1252") + FILLER + "ö\n".encode(), "mixes encodings", 2),
+    ],
+)
+def test_encodings_are_told_apart_across_read_chunks(tmp_path, data, reason, line):
+    with pytest.raises(FileRejected) as exc:
+        inspect_file(_file(tmp_path, data))
+    assert reason in exc.value.reason
+    assert exc.value.line == line
+
+
+def test_a_long_windows_1252_file_is_accepted(tmp_path):
+    data = FILLER + "Försörjningsstöd\n".encode("cp1252") + FILLER
+    assert inspect_file(_file(tmp_path, data)).encoding == "cp1252"
 
 
 def test_the_decimals_of_a_number_are_not_a_personnummer():
