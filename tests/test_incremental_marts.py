@@ -82,8 +82,16 @@ def night(demo, tmp_path_factory) -> Settings:
     return settings
 
 
+def unit_tests_run(results: dict) -> int:
+    return sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+
+
 def test_a_night_rebuilds_the_changed_months_in_place(night):
-    assert not last_huvudbok_build(night)["args"].get("full_refresh")
+    build = last_huvudbok_build(night)
+    assert not build["args"].get("full_refresh")
+    # The same code as the last build: its unit tests passed then, they are not run again.
+    assert build["args"]["exclude_resource_types"] == ["unit_test"]
+    assert unit_tests_run(build) == 0
     with closing(duckdb.connect(str(night.warehouse_path), read_only=True)) as con:
         months = dict(
             con.execute(
@@ -114,7 +122,10 @@ def test_the_incremental_table_is_the_table_a_whole_rebuild_gives(night):
     incremental = huvudbok(night)
     outcome = run_pipeline(night, offline=True, force=True)  # --force rebuilds it whole
     assert outcome.success, outcome.failure_message
-    assert last_huvudbok_build(night)["args"].get("full_refresh") is True
+    whole = last_huvudbok_build(night)
+    assert whole["args"].get("full_refresh") is True
+    assert unit_tests_run(whole) >= 8  # a build that may run other code tests it
+    assert all(r["status"] == "pass" for r in whole["results"] if "unit_test." in r["unique_id"])
     assert huvudbok(night) == incremental
 
 
