@@ -104,11 +104,29 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
 
 def file_identity(path: Path) -> str:
     """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
-    has one too, so that it is refused once, not found new every night)."""
+    has one too, so that it is refused once, not found new every night).
+
+    Remembered for the process while the file's inode, size and modification time stay the
+    same: `ifo run` asks for each file twice before it loads (pending months, then whether
+    anything is new), a gigabyte of hashing at ten million lines. A file replaced meanwhile
+    has another inode or time and is hashed again; the load hashes what it reads itself."""
     try:
-        return inspect_file(path, text=False).sha256
+        stat = path.stat()
+        key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is not None and key in _IDENTITIES:
+        return _IDENTITIES[key]
+    try:
+        identity = inspect_file(path, text=False).sha256
     except FileRejected as exc:
-        return exc.sha256 or not_a_file_identity(path)
+        identity = exc.sha256 or not_a_file_identity(path)
+    if key is not None:
+        _IDENTITIES[key] = identity
+    return identity
+
+
+_IDENTITIES: dict[tuple, str] = {}
 
 
 def nothing_new(settings: Settings) -> bool:

@@ -17,8 +17,8 @@ import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
 
 from ifo_pipeline import stopping
@@ -29,6 +29,9 @@ from ifo_pipeline.operations import nothing_new, pending_months
 from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.runs import finish_run, start_run
 from ifo_pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 @dataclass
@@ -61,15 +64,32 @@ def run_pipeline(
     the months of the ledger and volume files that have landed since the last load. With
     nothing new to load (and no Kolada refresh due) nothing is rebuilt, unless `force`.
     """
+    notes = migrate_layout(settings.warehouse_dir)
+    kolada_due = not offline and kolada_refresh_due(settings)
+    if months is None:
+        pending, unreadable = pending_months(settings)
+        # Answered before Dagster is imported (2 s, most of a night with nothing new).
+        if not (force or pending or unreadable or kolada_due) and nothing_new(settings):
+            return RunOutcome(
+                True,
+                "",
+                notes=[
+                    *notes,
+                    "Nothing new has landed since the last good run and no Kolada refresh is "
+                    f"due: {settings.published_path.name} is current (ifo run --force rebuilds "
+                    "it).",
+                ],
+            )
+
+    import dagster as dg
+
     from ifo_pipeline.defs import KOLADA_JOB, NIGHTLY_JOB, build_definitions, checks_for
     from ifo_pipeline.defs.kolada import FETCH_KEY
     from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
     from ifo_pipeline.defs.transform import FULL_REFRESH_TAG
 
-    notes = migrate_layout(settings.warehouse_dir)
     partitions = monthly_partitions(settings)
     if months is None:
-        pending, unreadable = pending_months(settings)
         ranges = partition_ranges(partitions, pending, unreadable)
         # One run over the whole span: the months between are reloaded, to the same result.
         span = (ranges[0][0], ranges[-1][1]) if ranges else None
@@ -84,17 +104,6 @@ def run_pipeline(
                 f"{valid[0]} .. {valid[-1]} (IFO_FIRST_MONTH to the current month); nothing "
                 "was run.",
             )
-    kolada_due = not offline and kolada_refresh_due(settings)
-    if not (force or span or kolada_due) and nothing_new(settings):
-        return RunOutcome(
-            True,
-            "",
-            notes=[
-                *notes,
-                "Nothing new has landed since the last good run and no Kolada refresh is due: "
-                f"{settings.published_path.name} is current (ifo run --force rebuilds it).",
-            ],
-        )
     notes += [
         f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
         for source in CSV_SOURCES
@@ -162,6 +171,8 @@ def run_pipeline(
 
 def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteInProcessResult:
     """One Dagster run, recorded in ops.runs from start to end (interrupted included)."""
+    import dagster as dg
+
     stopping.check()  # a stop asked for before the run began (and swallowed by a library)
     run_id = str(uuid.uuid4())
     start_run(settings.warehouse_path, run_id, job.name, months_text)
@@ -207,6 +218,8 @@ def _record_interrupt(settings: Settings, run_id: str, job: str) -> None:
 
 def run_findings(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
     """What failed (blocking checks, steps) and what warned, each with its reason."""
+    import dagster as dg
+
     problems, warnings = [], []
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:

@@ -194,6 +194,22 @@ def test_a_run_with_nothing_new_rebuilds_nothing(reference):
     assert again.returncode == 0, again.stderr
     assert "Nothing new has landed" in again.stdout
     assert settings.published_path.stat().st_mtime_ns == before
+    # Told before Dagster is imported: a night with nothing new costs the landing scan only.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ifo_pipeline.runner import run_pipeline; "
+            "from ifo_pipeline.settings import Settings; "
+            "print(run_pipeline(Settings.from_env(), offline=True).success, "
+            "'dagster' in sys.modules)",
+        ],
+        env=environment(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.stdout.split() == ["True", "False"], probe.stderr
     status = ifo("status", env=environment(settings))
     assert status.returncode == 0, status.stdout  # a historical sample needs no one
     assert "a historical extract" in status.stdout and "All is well." in status.stdout

@@ -16,7 +16,12 @@ from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import load_file, reload_months
 from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 from ifo_pipeline.ingest.sources import BUDGET, FORECASTS, LEDGER, REPORT_STRUCTURE
-from ifo_pipeline.operations import large_replacements, pending_months, unbalanced_files
+from ifo_pipeline.operations import (
+    file_identity,
+    large_replacements,
+    pending_months,
+    unbalanced_files,
+)
 from ifo_pipeline.privacy import find_identity_numbers
 from ifo_pipeline.sample.generator import fake_personnummer
 from tests.conftest import write_text
@@ -183,6 +188,17 @@ def test_inspect_file_text_false_on_decodable_bytes_says_binary(tmp_path):
     path = tmp_path / "x.xlsx"
     path.write_bytes(b"Avsnitt;Matt\nplain text in a workbook's name\n")
     assert inspect_file(path, text=False).encoding == "binary"
+
+
+def test_a_file_rewritten_in_place_gets_its_new_identity(tmp_path):
+    """file_identity remembers a file's hash for the process; a rewrite is not mistaken for
+    the bytes it replaced, even at the same size."""
+    path = tmp_path / "huvudbok_2019.csv"
+    path.write_bytes(b"Period;Belopp\n201901;1,00\n")
+    first = file_identity(path)
+    assert file_identity(path) == first
+    path.write_bytes(b"Period;Belopp\n201901;2,00\n")
+    assert file_identity(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
 
 
 def test_a_directory_and_a_dangling_link_are_refused_once(settings):
