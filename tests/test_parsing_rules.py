@@ -56,6 +56,31 @@ def test_personnummer_in_every_written_form_is_masked():
                     )
 
 
+def test_a_chunk_of_many_lines_is_masked_where_its_numbers_are():
+    """mask_bytes on a whole chunk (Arrow finds the lines, Python masks them in place) gives
+    what masking every line on its own gives: LF and CRLF lines, numbers first, last and
+    alone on a line, lines without a break at the end, every other line left byte for byte."""
+    rng = random.Random(3)
+    lines = []
+    for i in range(3000):
+        pnr = fake_personnummer(rng)
+        kind = i % 5
+        lines.append(
+            [
+                f"201901;5310;{pnr};x",
+                f"{pnr};rad {i}",
+                f"rad {i};{i:010d};{pnr}",
+                pnr,
+                f"201901;{i};ingen;0,00",
+            ][kind].encode("cp1252")
+            + (b"\r" if i % 7 == 0 else b"")
+        )
+    data = b"\n".join(lines)  # no break after the last line
+    masked = mask_bytes(data)
+    assert masked.split(b"\n") == [mask_bytes(line) for line in lines]
+    assert masked.count(b"[personnummer]") == sum(i % 5 != 4 for i in range(3000))
+
+
 def test_samordningsnummer_day_plus_60_is_masked():
     from stdnum import luhn
 
