@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file, not_a_file_identity
+from ifo_pipeline.ingest.fileinfo import file_identity
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
     CSV_SOURCES,
@@ -100,33 +100,6 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
         if file_identity(path) not in seen
     ]
     return months_of(settings.landing_dir, new)
-
-
-def file_identity(path: Path) -> str:
-    """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
-    has one too, so that it is refused once, not found new every night).
-
-    Remembered for the process while the file's inode, size and modification time stay the
-    same: `ifo run` asks for each file twice before it loads (pending months, then whether
-    anything is new), a gigabyte of hashing at ten million lines. A file replaced meanwhile
-    has another inode or time and is hashed again; the load hashes what it reads itself."""
-    try:
-        stat = path.stat()
-        key = (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    except OSError:
-        key = None
-    if key is not None and key in _IDENTITIES:
-        return _IDENTITIES[key]
-    try:
-        identity = inspect_file(path, text=False).sha256
-    except FileRejected as exc:
-        identity = exc.sha256 or not_a_file_identity(path)
-    if key is not None:
-        _IDENTITIES[key] = identity
-    return identity
-
-
-_IDENTITIES: dict[tuple, str] = {}
 
 
 def nothing_new(settings: Settings) -> bool:

@@ -14,14 +14,9 @@ import pytest
 from ifo_pipeline.ingest import load_source, load_volumes
 from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import load_file, reload_months
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
+from ifo_pipeline.ingest.fileinfo import FileRejected, file_identity, inspect_file
 from ifo_pipeline.ingest.sources import BUDGET, FORECASTS, LEDGER, REPORT_STRUCTURE
-from ifo_pipeline.operations import (
-    file_identity,
-    large_replacements,
-    pending_months,
-    unbalanced_files,
-)
+from ifo_pipeline.operations import large_replacements, pending_months, unbalanced_files
 from ifo_pipeline.privacy import find_identity_numbers
 from ifo_pipeline.sample.generator import fake_personnummer
 from tests.conftest import write_text
@@ -199,6 +194,29 @@ def test_a_file_rewritten_in_place_gets_its_new_identity(tmp_path):
     assert file_identity(path) == first
     path.write_bytes(b"Period;Belopp\n201901;2,00\n")
     assert file_identity(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
+
+
+def test_a_night_does_not_read_a_loaded_file_again(settings, tmp_path, monkeypatch):
+    """The months a night covers are found by hashing the landed files; the load then knows
+    a loaded file by that hash and does not read it again. A new file is read in full."""
+    from ifo_pipeline.ingest import csv_loader
+
+    first = ledger_file(tmp_path, "huvudbok_201901.csv", [line("201901", "1,00")])
+    assert [f.outcome for f in load_source(settings, LEDGER)] == ["loaded"]
+    second = ledger_file(tmp_path, "huvudbok_201902.csv", [line("201902", "2,00")])
+    assert pending_months(settings) == ({201902}, False)  # hashes both
+    read = []
+    monkeypatch.setattr(
+        csv_loader,
+        "inspect_file",
+        lambda path, text=True: read.append(path.name) or inspect_file(path, text),
+    )
+    loads = load_source(settings, LEDGER)
+    assert [(f.file_name, f.outcome) for f in loads] == [
+        (first.name, "already_loaded"),
+        (second.name, "loaded"),
+    ]
+    assert read == [second.name]
 
 
 def test_a_directory_and_a_dangling_link_are_refused_once(settings):

@@ -31,7 +31,13 @@ from ifo_pipeline.ingest.declarations import (
     csv_unquote,
     normalise_header,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, sniff_encoding
+from ifo_pipeline.ingest.fileinfo import (
+    FileInfo,
+    FileRejected,
+    inspect_file,
+    known_identity,
+    sniff_encoding,
+)
 from ifo_pipeline.ingest.ops_log import (
     DELIVERED,
     LoadLogEntry,
@@ -621,6 +627,9 @@ def identify_new_file(
     text: bool = True,
 ) -> FileInfo | FileLoad:
     """The file's identity, or already the answer: refused whole, or bytes seen before."""
+    known = known_identity(path)  # hashed earlier tonight: loaded files are not read again
+    if known is not None and (seen := already_loaded(con, known)):
+        return seen
     try:
         info = inspect_file(path, text=text)
     except FileRejected as exc:

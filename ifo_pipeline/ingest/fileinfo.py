@@ -225,3 +225,39 @@ def not_a_file_identity(path: Path) -> str:
     return hashlib.sha256(
         f"not a readable file: {path.parent.name}/{path.name}".encode()
     ).hexdigest()
+
+
+# The SHA-256s of files hashed in this process, by what identifies their bytes on disk.
+_IDENTITIES: dict[tuple, str] = {}
+
+
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def known_identity(path: Path) -> str | None:
+    """The SHA-256 `file_identity` found for `path` earlier in this process, if the file's
+    inode, size and modification time are still the same (a file replaced meanwhile has
+    another inode or time): a night hashes each landed file once, not once per question."""
+    key = _stat_key(path)
+    return _IDENTITIES.get(key) if key else None
+
+
+def file_identity(path: Path) -> str:
+    """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
+    has one too, so that it is refused once, not found new every night)."""
+    known = known_identity(path)
+    if known is not None:
+        return known
+    key = _stat_key(path)
+    try:
+        identity = inspect_file(path, text=False).sha256
+    except FileRejected as exc:
+        return exc.sha256 or not_a_file_identity(path)
+    if key is not None:
+        _IDENTITIES[key] = identity
+    return identity
