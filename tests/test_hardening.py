@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -342,3 +343,29 @@ def test_a_stop_during_a_load_is_a_stop_never_a_refused_file():
         with pytest.raises(KeyboardInterrupt):
             unreadable(stop)
     assert "ValueError: broken" in unreadable(ValueError("broken")).reason
+
+
+def test_an_older_warehouse_is_migrated_once_and_then_left_alone(settings):
+    """The raw and ops tables are created and migrated once per version of their DDL: a
+    warehouse from before a column existed gets it; the next connection runs no DDL."""
+    import duckdb
+
+    from ifo_pipeline.ingest.warehouse import DDL_VERSION, connect
+
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as old:
+        old.execute("CREATE SCHEMA ops")
+        old.execute(
+            """CREATE TABLE ops.rejects (file_sha256 VARCHAR NOT NULL, file_name VARCHAR NOT
+               NULL, source VARCHAR NOT NULL, line_number BIGINT, raw VARCHAR, reason VARCHAR
+               NOT NULL, amount DECIMAL(18, 2), rejected_at TIMESTAMP NOT NULL)"""
+        )
+    with closing(connect(settings.warehouse_path)) as con:
+        columns = {r[0] for r in con.execute("DESCRIBE ops.rejects").fetchall()}
+        assert "period" in columns  # migrated
+        assert con.execute("SELECT version FROM meta.ddl").fetchone() == (DDL_VERSION,)
+        assert con.execute("SELECT count(*) FROM raw.ledger_lines").fetchone() == (0,)
+        con.execute("ALTER TABLE ops.rejects DROP COLUMN period")
+    with closing(connect(settings.warehouse_path)) as con:  # the same version: no DDL run
+        columns = {r[0] for r in con.execute("DESCRIBE ops.rejects").fetchall()}
+        assert "period" not in columns

@@ -5,6 +5,7 @@ Connections are short-lived (DuckDB allows one writer per file); open one per lo
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,10 +165,32 @@ def connect(
                 raise
             time.sleep(0.5)
     if not read_only:
-        con.execute(RAW_AND_OPS_DDL)
-        describe_ops_tables(con)
+        create_tables(con)
     con.execute(MACROS)
     return con
+
+
+# The raw and ops tables are created (and older warehouses migrated) once per version of their
+# DDL, which a stamp outside the published schemas records: run on every connection, the DDL
+# and its ALTERs cost 50 ms of each of the thirty-odd connections of a night.
+DDL_VERSION = hashlib.sha256(
+    "\n".join([RAW_AND_OPS_DDL, *comment_statements()]).encode()
+).hexdigest()
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw and ops tables as declared, with their descriptions, unless the warehouse
+    already has this version of them."""
+    try:
+        stamp = con.execute("SELECT version FROM meta.ddl").fetchone()
+    except duckdb.CatalogException:
+        stamp = None
+    if stamp == (DDL_VERSION,):
+        return
+    con.execute(RAW_AND_OPS_DDL)
+    describe_ops_tables(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute("CREATE OR REPLACE TABLE meta.ddl AS SELECT ? AS version", [DDL_VERSION])
 
 
 def describe_ops_tables(con: duckdb.DuckDBPyConnection) -> None:
