@@ -250,10 +250,9 @@ def known_identity(path: Path) -> str | None:
 def file_identity(path: Path) -> str:
     """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
     has one too, so that it is refused once, not found new every night)."""
-    known = known_identity(path)
-    if known is not None:
-        return known
     key = _stat_key(path)
+    if key is not None and key in _IDENTITIES:
+        return _IDENTITIES[key]
     try:
         identity = inspect_file(path, text=False).sha256
     except FileRejected as exc:
