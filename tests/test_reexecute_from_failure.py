@@ -30,6 +30,7 @@ from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import REPO
+from tests.test_dagster_event_log import shipped_event_log
 from tests.test_kolada_pipeline import FAST_RETRIES, replay_snapshot
 
 
@@ -83,15 +84,17 @@ def test_kolada_fails_alone_and_is_re_executed_from_failure_via_graphql(tmp_path
     )
 
     # Runs start at once (no daemon in a test), each in its own process like in production.
-    coordinator = {
+    # The shipped event log: the run workers write it, this process follows their runs.
+    overrides = {
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "DefaultRunCoordinator",
-        }
+        },
+        **shipped_event_log(),
     }
     with (
         dg.instance_for_test(
-            temp_dir=str(tmp_path / "dagster_home"), overrides=coordinator
+            temp_dir=str(tmp_path / "dagster_home"), overrides=overrides
         ) as instance,
         define_out_of_process_context(str(workspace), None, instance) as context,
     ):

@@ -5,6 +5,7 @@ checks (the UI's pages are drawn from this same GraphQL endpoint)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import time
 import requests
 
 from tests.conftest import REPO
+from tests.test_dagster_event_log import SHIPPED
 from tests.test_reexecute_from_failure import free_port
 
 QUERY = """{
@@ -42,6 +44,7 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 240) -> reque
 def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(tmp_path):
     port = free_port()
     (tmp_path / "dagster_home").mkdir()
+    shutil.copyfile(SHIPPED, tmp_path / "dagster_home" / "dagster.yaml")  # as deployed
     env = {
         **os.environ,
         "IFO_WAREHOUSE_DIR": str(tmp_path / "warehouse"),

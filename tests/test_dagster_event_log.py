@@ -1,0 +1,95 @@
+"""The shipped Dagster instance (warehouse/dagster_home/dagster.yaml): Dagster's SQLite event
+log with its connections kept open. Runs are recorded in the same files as Dagster's default,
+a live run is followed as it happens (the UI's view of a run), and a finished run's database is
+closed."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import uuid
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.storage.event_log import SqliteEventLogStorage
+
+from ifo_pipeline.defs.event_log import PooledSqliteEventLogStorage
+from tests.conftest import REPO
+
+SHIPPED = REPO / "warehouse" / "dagster_home" / "dagster.yaml"
+
+
+def shipped_event_log() -> dict:
+    """The event log of the shipped dagster.yaml, for an instance built in a test."""
+    return {"event_log_storage": yaml.safe_load(SHIPPED.read_text())["event_log_storage"]}
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    shutil.copyfile(SHIPPED, tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def test_the_shipped_instance_records_runs_in_dagsters_files_and_closes_them(instance, tmp_path):
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+
+    @dg.asset
+    def answer() -> int:
+        return 42
+
+    result = dg.materialize([answer], instance=instance)
+    assert result.success
+    run_id = result.run_id
+    storage = tmp_path / "storage"
+    # The ended run's database was closed: checkpointed into its .db, no WAL file left.
+    assert (storage / f"{run_id}.db").is_file()
+    assert not (storage / f"{run_id}.db-wal").exists()
+    # Dagster's own storage reads them back: the run's events, and the asset's in the index.
+    types = [e.dagster_event_type for e in instance.all_logs(run_id) if e.is_dagster_event]
+    assert dg.DagsterEventType.ASSET_MATERIALIZATION in types
+    assert types[-1] == dg.DagsterEventType.RUN_SUCCESS
+    assert instance.get_latest_materialization_event(dg.AssetKey("answer")).run_id == run_id
+    # And a second process (the UI, the daemon) reads the same files with Dagster's default.
+    default = SqliteEventLogStorage(str(storage))
+    assert len(default.get_logs_for_run(run_id)) == len(instance.all_logs(run_id))
+
+
+def test_a_live_run_is_followed_while_it_runs(instance, tmp_path):
+    """The UI follows a run through the event log's watcher. Events now reach the run's WAL
+    file, not its .db, until the run ends: the watcher must see them there, while the run is
+    still running (the step below waits until its own start has been seen)."""
+    run_id = str(uuid.uuid4())
+    seen: list[dg.DagsterEventType] = []
+    arrived = threading.Event()
+
+    def follow(entry, _cursor) -> None:
+        if entry.is_dagster_event:
+            seen.append(entry.dagster_event_type)
+            if entry.dagster_event_type == dg.DagsterEventType.STEP_START:
+                arrived.set()
+
+    reader = PooledSqliteEventLogStorage(str(tmp_path / "storage"))
+    reader.watch(run_id, None, follow)
+    try:
+
+        @dg.op
+        def waits_to_be_seen() -> None:
+            if not arrived.wait(timeout=20):
+                raise AssertionError("the watcher did not see the step start while it ran")
+
+        @dg.job
+        def followed() -> None:
+            waits_to_be_seen()
+
+        result = followed.execute_in_process(instance=instance, run_id=run_id)
+        assert result.success
+        deadline = time.monotonic() + 20
+        while dg.DagsterEventType.RUN_SUCCESS not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert dg.DagsterEventType.RUN_SUCCESS in seen
+    finally:
+        reader.dispose()
