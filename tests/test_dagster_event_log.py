@@ -5,7 +5,9 @@ closed."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -56,6 +58,36 @@ def test_the_shipped_instance_records_runs_in_dagsters_files_and_closes_them(ins
     # And a second process (the UI, the daemon) reads the same files with Dagster's default.
     default = SqliteEventLogStorage(str(storage))
     assert len(default.get_logs_for_run(run_id)) == len(instance.all_logs(run_id))
+
+
+def test_a_forked_process_opens_connections_of_its_own(instance):
+    """SQLite's rule: a child must not use the connections it inherited from its parent."""
+
+    @dg.asset
+    def answer() -> int:
+        return 42
+
+    assert dg.materialize([answer], instance=instance).success  # this process's connections
+    inherited = dict(instance.event_log_storage._engines)
+    assert inherited
+    child = os.fork()
+    if child == 0:  # the child: new connections, and it records a run of its own
+        code = 1
+        try:
+            fresh = not instance.event_log_storage._engines
+            code = 0 if fresh and dg.materialize([answer], instance=instance).success else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 120
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if done[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the forked child did not finish")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    assert instance.event_log_storage._engines.keys() >= inherited.keys()  # the parent's stay
+    assert dg.materialize([answer], instance=instance).success
+    assert len(instance.get_runs()) == 3
 
 
 def test_a_live_run_is_followed_while_it_runs(instance, tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,17 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines: OrderedDict[str, db.engine.Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
         super().__init__(base, inst_data)
+        # A forked child must not use its parent's SQLite connections (SQLite's own rule).
+        after_fork = weakref.WeakMethod(self._forget_connections)
+        os.register_at_fork(after_in_child=lambda: (forget := after_fork()) and forget())
+
+    def _forget_connections(self) -> None:
+        """In a forked child: open connections of its own; the parent's stay the parent's."""
+        self._db_lock = threading.Lock()  # a lock held by a parent's thread is never released
+        self._engines_lock = threading.Lock()
+        for engine in self._engines.values():
+            engine.dispose(close=False)
+        self._engines.clear()
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
