@@ -4,10 +4,10 @@ Dagster's own SQLite event log opens a new engine and connection for every event
 and closing the last connection to a database in WAL mode checkpoints it: two or three file
 syncs per event, 5-15 ms on this machine. A night stores about 2,300 of them (a planned event,
 a materialisation and a check result per dbt node, mirrored into the index database): 13 s of
-a 41 s first run of the sample, as much of a month's night. Here each database keeps a small
-pool of connections for the life of the process, with `synchronous=NORMAL` (WAL's setting for
-this: a commit is durable once the WAL is synced at the next checkpoint; a power cut may lose
-the last events, never corrupt the file).
+a 41 s first run of the sample, and about as much of a month's night. Here each database keeps
+a small pool of connections for the life of the process, with `synchronous=NORMAL` (WAL's
+setting for this: a commit is durable once the WAL is synced at the next checkpoint; a power
+cut may lose the last events, never corrupt the file).
 
 Dagster's watcher (the UI following a live run) reacts to writes to the run's `.db` file; with
 open connections the events go to its `-wal` file until a checkpoint, so the watcher here
@@ -25,15 +25,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
-from dagster import DagsterEventType, Field, StringSource
-from dagster._core.events.log import EventLogEntry
+from dagster import DagsterEventType, EventLogEntry, Field, StringSource
+
+# Dagster has no public path to its SQLite event log: this module is the one place that reaches
+# into it, and pyproject.toml pins Dagster exactly (tests/test_dagster_event_log.py runs it).
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._serdes import ConfigurableClassData
 from watchdog.events import FileSystemEvent
+
+# As Dagster's own SQLite storage: a writer waits this long for another process's lock.
+BUSY_TIMEOUT_SECONDS = 30
 
 # The webserver reads many runs' databases: the least recently used beyond these are closed.
 OPEN_DATABASES = 8
@@ -55,7 +58,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     `base_dir` defaults to `$DAGSTER_HOME/storage`, where Dagster's default keeps it: an
     instance switched to this class reads the runs it already has."""
 
-    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+    def __init__(self, base_dir: str | None = None, inst_data: Any = None):
         if not (base_dir or os.environ.get("DAGSTER_HOME")):
             raise ValueError("PooledSqliteEventLogStorage needs base_dir or DAGSTER_HOME")
         base = base_dir or os.path.join(os.environ["DAGSTER_HOME"], "storage")
@@ -80,7 +83,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
+        cls, inst_data: Any, config_value: dict[str, Any]
     ) -> PooledSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
@@ -92,7 +95,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 return engine
             engine = db.create_engine(
                 self.conn_string_for_shard(shard),
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                connect_args={"timeout": BUSY_TIMEOUT_SECONDS},
             )
             db.event.listen(engine, "connect", _synchronous_normal)
             self._engines[shard] = engine
