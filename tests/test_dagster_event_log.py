@@ -43,7 +43,11 @@ def test_the_shipped_instance_records_runs_in_dagsters_files_and_closes_them(ins
     def answer() -> int:
         return 42
 
-    result = dg.materialize([answer], instance=instance)
+    @dg.asset_check(asset=answer)
+    def answer_is_positive() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    result = dg.materialize([answer, answer_is_positive], instance=instance)
     assert result.success
     run_id = result.run_id
     storage = tmp_path / "storage"
@@ -55,6 +59,9 @@ def test_the_shipped_instance_records_runs_in_dagsters_files_and_closes_them(ins
     assert dg.DagsterEventType.ASSET_MATERIALIZATION in types
     assert types[-1] == dg.DagsterEventType.RUN_SUCCESS
     assert instance.get_latest_materialization_event(dg.AssetKey("answer")).run_id == run_id
+    check = dg.AssetCheckKey(dg.AssetKey("answer"), "answer_is_positive")
+    executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)
+    assert [e.run_id for e in executions] == [run_id]
     # And a second process (the UI, the daemon) reads the same files with Dagster's default.
     default = SqliteEventLogStorage(str(storage))
     assert len(default.get_logs_for_run(run_id)) == len(instance.all_logs(run_id))

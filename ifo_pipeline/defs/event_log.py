@@ -30,6 +30,7 @@ from dagster import DagsterEventType, EventLogEntry, Field, StringSource
 # Dagster has no public path to its SQLite event log: this module is the one place that reaches
 # into it, and pyproject.toml pins Dagster exactly (tests/test_dagster_event_log.py runs it).
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
@@ -64,6 +65,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         base = base_dir or os.path.join(os.environ["DAGSTER_HOME"], "storage")
         self._engines: OrderedDict[str, db.engine.Engine] = OrderedDict()
         self._engines_lock = threading.Lock()
+        self._tables: set[str] = set()
         super().__init__(base, inst_data)
         # A forked child must not use its parent's SQLite connections (SQLite's own rule).
         after_fork = weakref.WeakMethod(self._forget_connections)
@@ -112,6 +114,19 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Asked twice for every check event, and inside open transactions (so not through
+        `_connect`, whose lock is not re-entrant). The default opens a new connection each
+        time; a table that exists stays (Dagster's migrations only add them)."""
+        if table_name in self._tables:
+            return True
+        engine = self._engine(INDEX_SHARD_NAME)
+        with engine.connect() as conn:
+            present = bool(engine.dialect.has_table(conn, table_name))
+        if present:
+            self._tables.add(table_name)
+        return present
 
     def store_event(self, event: EventLogEntry) -> None:
         super().store_event(event)
