@@ -65,6 +65,10 @@ def test_the_shipped_instance_records_runs_in_dagsters_files_and_closes_them(ins
     # And a second process (the UI, the daemon) reads the same files with Dagster's default.
     default = SqliteEventLogStorage(str(storage))
     assert len(default.get_logs_for_run(run_id)) == len(instance.all_logs(run_id))
+    # Wiped (`dagster instance wipe`), the run's events are gone, open connections or not.
+    instance.wipe()
+    assert instance.all_logs(run_id) == []
+    assert dg.materialize([answer], instance=instance).success
 
 
 def test_a_forked_process_opens_connections_of_its_own(instance):

@@ -128,6 +128,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables.add(table_name)
         return present
 
+    def wipe(self) -> None:
+        """Dagster's wipe deletes the runs' files: their connections go first, or a later read
+        would find the deleted file's events through them."""
+        with self._db_lock, self._engines_lock:
+            runs = [shard for shard in self._engines if shard != INDEX_SHARD_NAME]
+            for shard in runs:
+                self._engines.pop(shard).dispose()
+        super().wipe()
+
     def store_event(self, event: EventLogEntry) -> None:
         super().store_event(event)
         if event.is_dagster_event and event.dagster_event_type in RUN_ENDED:
