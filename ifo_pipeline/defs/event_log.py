@@ -131,21 +131,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def wipe(self) -> None:
         """Dagster's wipe deletes the runs' files: their connections go first, or a later read
         would find the deleted file's events through them."""
-        with self._db_lock, self._engines_lock:
-            runs = [shard for shard in self._engines if shard != INDEX_SHARD_NAME]
-            for shard in runs:
-                self._engines.pop(shard).dispose()
+        self._close([shard for shard in list(self._engines) if shard != INDEX_SHARD_NAME])
         super().wipe()
 
     def store_event(self, event: EventLogEntry) -> None:
         super().store_event(event)
         if event.is_dagster_event and event.dagster_event_type in RUN_ENDED:
-            self._close(event.run_id)
+            self._close([event.run_id])
 
-    def _close(self, shard: str) -> None:
+    def _close(self, shards: list[str] | None = None) -> None:
+        """Close these databases' connections (all: None), which checkpoints their WAL."""
         with self._db_lock, self._engines_lock:
-            engine = self._engines.pop(shard, None)
-        if engine is not None:
+            names = list(self._engines) if shards is None else shards
+            engines = [self._engines.pop(name) for name in names if name in self._engines]
+        for engine in engines:
             engine.dispose()
 
     def watch(self, run_id: str, cursor: str | None, callback: Any) -> None:
@@ -161,10 +160,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         )
 
     def dispose(self) -> None:
-        with self._engines_lock:
-            for engine in self._engines.values():
-                engine.dispose()
-            self._engines.clear()
+        self._close()
         super().dispose()
 
 
