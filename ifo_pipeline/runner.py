@@ -23,6 +23,7 @@ import duckdb
 
 from ifo_pipeline import stopping
 from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
+from ifo_pipeline.ingest.warehouse import held_open
 from ifo_pipeline.kolada.landing import latest_fetch
 from ifo_pipeline.months import month_key
 from ifo_pipeline.operations import nothing_new, pending_months
@@ -170,43 +171,45 @@ def run_pipeline(
 
 
 def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteInProcessResult:
-    """One Dagster run, recorded in ops.runs from start to end (interrupted included)."""
+    """One Dagster run, recorded in ops.runs from start to end (interrupted included), with
+    the warehouse held open in this process while its steps run."""
     import dagster as dg
 
-    stopping.check()  # a stop asked for before the run began (and swallowed by a library)
-    run_id = str(uuid.uuid4())
-    start_run(settings.warehouse_path, run_id, job.name, months_text)
-    try:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, tags=tags, run_config=config, run_id=run_id
+    with held_open(settings.warehouse_path):
+        stopping.check()  # a stop asked for before the run began (and swallowed by a library)
+        run_id = str(uuid.uuid4())
+        start_run(settings.warehouse_path, run_id, job.name, months_text)
+        try:
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, tags=tags, run_config=config, run_id=run_id
+            )
+        except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+            _record_interrupt(settings, run_id, job.name)
+            raise Interrupted(
+                f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done "
+                f"was kept: loads are all or nothing, and {settings.published_path.name} still "
+                "holds the last good run's marts. Run ifo run again to finish."
+            ) from None
+        interrupted = any(
+            _was_interrupt(e.step_failure_data.error) for e in result.get_step_failure_events()
         )
-    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
-        _record_interrupt(settings, run_id, job.name)
-        raise Interrupted(
-            f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
-            f"kept: loads are all or nothing, and {settings.published_path.name} still holds the "
-            "last good run's marts. Run ifo run again to finish."
-        ) from None
-    interrupted = any(
-        _was_interrupt(e.step_failure_data.error) for e in result.get_step_failure_events()
-    )
-    if interrupted:
-        _record_interrupt(settings, run_id, job.name)
-        raise Interrupted(
-            f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done was "
-            f"kept, and {settings.published_path.name} still holds the last good run's marts. "
-            "Run ifo run again to finish."
+        if interrupted:
+            _record_interrupt(settings, run_id, job.name)
+            raise Interrupted(
+                f"ifo run was stopped during the {job.name} run ({run_id}). Nothing half-done "
+                f"was kept, and {settings.published_path.name} still holds the last good run's "
+                "marts. Run ifo run again to finish."
+            )
+        problems, warnings = run_findings(result)
+        message = "; ".join(problems) or "; ".join(f"warning: {w}" for w in warnings) or "ok"
+        finish_run(
+            settings.warehouse_path,
+            run_id,
+            job.name,
+            "succeeded" if result.success else "failed",
+            message[:4000],
         )
-    problems, warnings = run_findings(result)
-    message = "; ".join(problems) or "; ".join(f"warning: {w}" for w in warnings) or "ok"
-    finish_run(
-        settings.warehouse_path,
-        run_id,
-        job.name,
-        "succeeded" if result.success else "failed",
-        message[:4000],
-    )
-    return result
+        return result
 
 
 def _record_interrupt(settings: Settings, run_id: str, job: str) -> None:

@@ -369,3 +369,28 @@ def test_an_older_warehouse_is_migrated_once_and_then_left_alone(settings):
     with closing(connect(settings.warehouse_path)) as con:  # the same version: no DDL run
         columns = {r[0] for r in con.execute("DESCRIBE ops.rejects").fetchall()}
         assert "period" not in columns
+
+
+def test_a_held_warehouse_is_shared_within_the_process_and_released_for_others(settings):
+    """While a run holds the warehouse open, a connection that wrote closes without a
+    checkpoint (its writes wait in the WAL) and another process cannot open the file; once
+    released, the file is checkpointed and open to dbt's process again."""
+    import subprocess
+    import sys
+
+    from ifo_pipeline.ingest.warehouse import connect, held_open, release
+
+    path = settings.warehouse_path
+    wal = path.with_name(path.name + ".wal")
+    opener = [sys.executable, "-c", f"import duckdb; duckdb.connect({str(path)!r}).close()"]
+    with held_open(path):
+        with closing(connect(path)) as con:
+            con.execute("CREATE TABLE main.written AS SELECT 1 AS x")
+        assert wal.exists() and wal.stat().st_size > 0  # not checkpointed at the close
+        locked = subprocess.run(opener, capture_output=True, text=True)
+        assert locked.returncode != 0 and "lock" in locked.stderr.lower()
+        release(path)  # as the dbt step does before it starts dbt
+        assert subprocess.run(opener).returncode == 0
+        assert not wal.exists() or wal.stat().st_size == 0
+    with closing(connect(path)) as con:
+        assert con.execute("SELECT x FROM main.written").fetchone() == (1,)

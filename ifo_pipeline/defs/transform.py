@@ -22,7 +22,7 @@ from dagster_dbt import (
 from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.incremental import IncrementalBasis
-from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.ingest.warehouse import connect, release
 from ifo_pipeline.publish import publish_marts
 from ifo_pipeline.runs import mark as mark_run
 from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
@@ -76,6 +76,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         full_refresh = basis.stale() or context.run.tags.get(FULL_REFRESH_TAG) == "true"
         if full_refresh:
             context.log.info("incremental models are rebuilt whole (--full-refresh)")
+        release(settings.warehouse_path)  # dbt's own process opens the file
         invocation = dbt.cli(dbt_build_args(full_refresh), context=context)
         yield from invocation.stream()
         keep_partial_parse(invocation.target_path, settings.dbt_target_dir)
@@ -143,6 +144,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         settings = warehouse.settings
         with closing(connect(settings.warehouse_path)) as con:  # ops.runs says it, published
             mark_run(con, context.run_id, context.job_name, published=True)
+        release(settings.warehouse_path)  # publishing attaches the file to a database of its own
         copied = publish_marts(settings.warehouse_path, settings.published_path)
         context.log.info(f"published {len(copied)} tables to {settings.published_path}")
         return dg.MaterializeResult(
