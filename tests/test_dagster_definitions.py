@@ -196,3 +196,26 @@ def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
     resource = DbtResource(project_dir=str(REPO / "dbt_project"), dbt_executable=dbt)
     assert resource._initialize_dbt_core_adapter([]) is None
     assert resource._cli_version.major == 1
+
+
+def test_a_dbt_step_that_ends_early_stops_its_dbt_process():
+    """The dbt step's events are handled as dbt runs; should handling one fail, the step ends
+    and its dbt process must not run on with the warehouse locked: asked to stop (SIGINT, as
+    dbt ends a query), killed if it does not."""
+    from ifo_pipeline.defs.transform import _stop
+
+    stops = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    deaf = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert deaf.stdout.readline().strip() == b"ready"
+    _stop(stops)
+    assert stops.returncode not in (None, -9)  # ended by the interrupt, not killed
+    _stop(deaf, timeout=1)
+    assert deaf.returncode == -9

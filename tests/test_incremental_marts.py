@@ -22,13 +22,18 @@ HUVUDBOK = "model.ifo.huvudbok"
 
 def last_huvudbok_build(settings: Settings) -> dict:
     """run_results.json of the latest dbt invocation that built marts.huvudbok."""
+    return json.loads((last_huvudbok_build_dir(settings) / "run_results.json").read_text())
+
+
+def last_huvudbok_build_dir(settings: Settings) -> Path:
+    """The target folder of the latest dbt invocation that built marts.huvudbok."""
     invocations = sorted(
         settings.dbt_target_dir.glob("*/run_results.json"), key=lambda p: p.stat().st_mtime
     )
     for path in reversed(invocations):
         results = json.loads(path.read_text())
         if any(r["unique_id"] == HUVUDBOK for r in results["results"]):
-            return results
+            return path.parent
     raise AssertionError("no dbt invocation built marts.huvudbok")
 
 
@@ -116,6 +121,27 @@ def test_a_night_rebuilds_the_changed_months_in_place(night):
                WHERE ansvar = '5100' AND ar IN (2017, 2018)"""
         ).fetchall()
         assert moved == [("Placeringar vuxna",)]
+
+
+def test_a_night_on_the_same_code_leaves_views_and_seeds_standing_and_tests_them(night):
+    folder = last_huvudbok_build_dir(night)
+    nodes = json.loads((folder / "manifest.json").read_text())["nodes"]
+    results = {r["unique_id"]: r["status"] for r in last_huvudbok_build(night)["results"]}
+    standing = {
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "seed" or node["config"].get("materialized") == "view"
+    }
+    assert "model.ifo.stg_ledger__lines" in standing and "model.ifo.resultatrapport_tkr" in standing
+    assert not standing & results.keys()  # not made again
+    tests_of_standing = {
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "test" and standing & set(node["depends_on"]["nodes"])
+    }
+    assert len(tests_of_standing) > 10
+    assert {results.get(uid) for uid in tests_of_standing} == {"pass"}  # every one run, passed
+    assert {"model.ifo.resultatrapport", HUVUDBOK} <= results.keys()  # the tables are rebuilt
 
 
 def test_the_incremental_table_is_the_table_a_whole_rebuild_gives(night):

@@ -4,8 +4,10 @@ check on the result report, and publishing the marts for the controllers."""
 import json
 import os
 import shutil
+import signal
+import subprocess
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -57,9 +59,19 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     # did), as the manifest says: a second one is never forgotten here.
     nodes = json.loads(project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
     incremental_keys = {
-        translator.get_asset_key(n)
-        for n in nodes
-        if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+        translator.get_asset_key(n) for n in nodes if _materialized(n) == "incremental"
+    }
+    # What a build on unchanged code leaves standing (the views and the seeds), each with the
+    # models and seeds it is built from.
+    by_id = {n["unique_id"]: n for n in nodes if n["resource_type"] in ("model", "seed")}
+    standing = {
+        translator.get_asset_key(n): {
+            translator.get_asset_key(by_id[u])
+            for u in n["depends_on"].get("nodes", [])
+            if u in by_id
+        }
+        for n in by_id.values()
+        if n["resource_type"] == "seed" or _materialized(n) == "view"
     }
 
     @dbt_assets(
@@ -76,9 +88,19 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         full_refresh = basis.stale() or context.run.tags.get(FULL_REFRESH_TAG) == "true"
         if full_refresh:
             context.log.info("incremental models are rebuilt whole (--full-refresh)")
+        # Only in a build of the whole project, as a night's: a subset (the Kolada job's, one
+        # from the UI) is built as dagster-dbt selects it. (`context.assets_def` is the subset.)
+        whole = context.selected_asset_keys == ifo_dbt_models.keys and (
+            context.selected_asset_check_keys == ifo_dbt_models.check_keys
+        )
+        keep_standing = whole and not full_refresh
         release(settings.warehouse_path)  # dbt's own process opens the file
-        invocation = dbt.cli(dbt_build_args(full_refresh), context=context)
-        yield from invocation.stream()
+        invocation = dbt.cli(dbt_build_args(full_refresh, keep_standing), context=context)
+        events = invocation.stream()
+        try:
+            yield from _with_standing(context, events, standing) if keep_standing else events
+        finally:  # a step ended early (an error handling an event) must not leave dbt running
+            _stop(invocation.process)
         keep_partial_parse(invocation.target_path, settings.dbt_target_dir)
         if context.selected_asset_keys >= incremental_keys:
             basis.record()
@@ -86,13 +108,66 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     return ifo_dbt_models
 
 
-def dbt_build_args(full_refresh: bool) -> list[str]:
+def _with_standing(
+    context: dg.AssetExecutionContext,
+    events: Iterable[Any],
+    standing: Mapping[dg.AssetKey, set[dg.AssetKey]],
+) -> Iterator[Any]:
+    """dbt's events, and an output for each view and seed left standing (built by an earlier
+    build on this same code, they still hold: a view reads the tables as they are now, a seed
+    changes only with the project). Dagster takes a step's outputs in lineage order: each is
+    yielded once everything it is built from has been."""
+    done: set[dg.AssetKey] = set()
+    pending = dict(standing)
+
+    def ready() -> Iterator[dg.Output]:
+        while found := sorted(k for k, upstream in pending.items() if upstream <= done):
+            for key in found:
+                del pending[key]
+                done.add(key)
+                yield dg.Output(
+                    None,
+                    output_name=context.assets_def.get_output_name_for_asset_key(key),
+                    metadata={"recreated": False},
+                )
+
+    yield from ready()
+    for event in events:
+        yield event
+        if isinstance(event, dg.Output):
+            done.add(context.assets_def.keys_by_output_name[event.output_name])
+            yield from ready()
+    yield from ready()
+
+
+def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # dbt ends its query and closes the warehouse
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def dbt_build_args(full_refresh: bool, keep_standing: bool = False) -> list[str]:
     """`dbt build`, whole or incremental. The unit tests test the code, not the data: they run
     when the code may have changed (a full refresh: no build with this project yet, a changed
-    project, `--force`), not every night on the code they passed on."""
+    project, `--force`), not every night on the code they passed on. `keep_standing`: the
+    views and seeds an earlier build on this code made are not made again; their tests run."""
     if full_refresh:
         return ["build", "--full-refresh"]
-    return ["build", "--exclude-resource-type", "unit_test"]
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if keep_standing:
+        # With no indirect selection a test is selected as a node of its own: excluding a view
+        # does not exclude the view's tests.
+        args += ["--indirect-selection", "empty"]
+        args += ["--exclude", "config.materialized:view resource_type:seed"]
+    return args
+
+
+def _materialized(node: Mapping[str, Any]) -> str | None:
+    return node["config"].get("materialized") if node["resource_type"] == "model" else None
 
 
 def keep_partial_parse(invocation_target: Path, target_dir: Path) -> None:
