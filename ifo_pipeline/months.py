@@ -17,6 +17,11 @@ def period_of(key: str) -> int:
     return int(year) * 100 + int(month)
 
 
+def months_between(first: int, last: int) -> int:
+    """201811, 201902 -> 3: how many months `last` is after `first`."""
+    return (last // 100 - first // 100) * 12 + last % 100 - first % 100
+
+
 def months_text(months: Iterable[int]) -> str:
     """A few months by name, many as a span: '2019-01, 2019-03' or '2017-01 .. 2019-03 (27)'."""
     names = [month_key(m) for m in sorted(months)]

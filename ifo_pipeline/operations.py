@@ -25,7 +25,7 @@ from ifo_pipeline.ingest.sources import (
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
 from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.landing import fetch_identity, latest_fetch
-from ifo_pipeline.months import month_key
+from ifo_pipeline.months import month_key, months_between
 from ifo_pipeline.runs import last_runs
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.stopping import is_stop
@@ -144,7 +144,7 @@ def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Sta
         return Staleness(False, expected, f"the ledger for {year}-{month:02d} has arrived")
     if due_day == 0:
         return Staleness(False, expected, "no freshness expected (IFO_LEDGER_DUE_DAY=0)")
-    if latest is not None and _months_between(latest, expected) > 12:
+    if latest is not None and months_between(latest, expected) > 12:
         return Staleness(
             False,
             expected,
@@ -164,10 +164,6 @@ def ledger_staleness(loaded_periods: set[int], today: date, due_day: int) -> Sta
         f"the ledger for {year}-{month:02d} has not arrived "
         f"(due by day {due_day}); latest loaded: {_period(latest)}",
     )
-
-
-def _months_between(first: int, last: int) -> int:
-    return (last // 100 - first // 100) * 12 + last % 100 - first % 100
 
 
 def _period(period: int | None) -> str:

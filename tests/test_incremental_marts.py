@@ -121,6 +121,12 @@ def test_a_night_rebuilds_the_changed_months_in_place(night):
                WHERE ansvar = '5100' AND ar IN (2017, 2018)"""
         ).fetchall()
         assert moved == [("Placeringar vuxna",)]
+        # Two months: loaded, built and published in one Dagster run (a first load takes two).
+        last = con.execute(
+            """SELECT months, outcome, published FROM ops.runs WHERE job = 'ifo_all'
+               ORDER BY started_at DESC LIMIT 1"""
+        ).fetchone()
+        assert last == ("2019-01..2019-02", "succeeded", True)
 
 
 def test_a_night_on_the_same_code_leaves_views_and_seeds_standing_and_tests_them(night):
