@@ -137,7 +137,6 @@ def _with_standing(
         if isinstance(event, dg.Output):
             done.add(context.assets_def.keys_by_output_name[event.output_name])
             yield from ready()
-    yield from ready()
 
 
 def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
