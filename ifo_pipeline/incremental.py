@@ -1,18 +1,34 @@
-"""When dbt's incremental models (marts.huvudbok) must be rebuilt whole.
+"""What a night's dbt build must make again, and what it may leave standing.
 
-An incremental model rebuilds only the months whose ledger rows changed: the model finds them
-itself, from the data (see huvudbok.sql). What the data cannot show is a change of the code
-that computes them: a model's SQL, a macro, a var in dbt_project.yml. So the dbt step keeps the
-fingerprint of the project it last built the incremental models with, beside the warehouse, and
-builds with `--full-refresh` when the project differs (once, after an upgrade), when there is no
-fingerprint yet, and when a run asks for it (`ifo run --force` or `--months`).
+The marts are a function of the dbt project and of the sources' contents. So the dbt step keeps,
+beside the warehouse, what the marts were last built from: the project's fingerprint and a
+fingerprint of each source's rows. Against it:
+
+- a changed project (a model's SQL, a macro, a var in dbt_project.yml; or no basis yet) builds
+  everything, the incremental models (marts.huvudbok) with `--full-refresh`: the data cannot
+  show a change of the code that computes them. So does a run that asks for it
+  (`ifo run --force`, `--months`);
+- on the same project, a night builds the tables downstream of the sources whose rows changed,
+  and runs their tests. Everything else stands as the last build made it: its inputs are the
+  same. An incremental model rebuilds only the months whose ledger rows changed; it finds them
+  itself, from the data (see huvudbok.sql).
+
+The basis is written only after a successful build of the whole project: after a failed or a
+partial build, the next night compares against the last whole one and so builds again whatever
+changed since.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
@@ -38,24 +54,141 @@ def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
     return digest.hexdigest()
 
 
-class IncrementalBasis:
-    """The fingerprint of the project the incremental models were last built whole or
-    incrementally with, in one small file beside dbt's target folder."""
+def source_fingerprints(
+    con: duckdb.DuckDBPyConnection, relations: Mapping[str, str]
+) -> dict[str, str | None]:
+    """Per source (its id -> `schema.table`): the row count and the sum of the rows' hashes,
+    one scan of each table in one query. Order-free, so a table rewritten with the same rows
+    is unchanged; 0.06-0.09 s per million ledger lines. When a source cannot be read, none has
+    a fingerprint (None): every one counts as changed."""
+    scans = " UNION ALL ".join(
+        f"SELECT {i} AS source, count(*) AS n, sum(hash(t)::HUGEINT) AS h FROM {relation} AS t"
+        for i, relation in enumerate(relations.values())
+    )
+    try:
+        rows = con.execute(scans).fetchall()
+    except duckdb.Error:
+        return dict.fromkeys(relations)
+    ids = list(relations)
+    return {ids[i]: f"{n}:{h or 0}" for i, n, h in rows}
+
+
+class BuildBasis:
+    """What the marts were last built from (see the module's docstring), in one small JSON file
+    beside dbt's target folder."""
 
     def __init__(self, state_file: Path, project_dir: Path = DBT_PROJECT_DIR) -> None:
         self.state_file = state_file
         self.fingerprint = project_fingerprint(project_dir)
+        try:
+            recorded = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            recorded = {}
+        self._project = recorded.get("project") if isinstance(recorded, dict) else None
+        self._sources = recorded.get("sources", {}) if self._project else {}
 
     def stale(self) -> bool:
-        """The incremental models must be rebuilt whole before they can be trusted."""
-        try:
-            return self.state_file.read_text().strip() != self.fingerprint
-        except OSError:
-            return True
+        """The project differs from the last whole build's (or there was none): build it all."""
+        return self._project != self.fingerprint
 
-    def record(self) -> None:
-        """After a successful build of the incremental models with this project."""
+    def changed_sources(self, now: Mapping[str, str | None]) -> set[str]:
+        """The sources whose rows differ from what the last whole build read (or are unknown)."""
+        return {
+            source
+            for source, fingerprint in now.items()
+            if fingerprint is None or self._sources.get(source) != fingerprint
+        }
+
+    def record(self, sources: Mapping[str, str | None]) -> None:
+        """After a successful build of the whole project from sources with these fingerprints
+        (an unknown one is left out, so the next build counts it as changed)."""
+        sources = {k: v for k, v in sources.items() if v is not None}
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         staging = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
-        staging.write_text(self.fingerprint + "\n")
+        staging.write_text(
+            json.dumps(
+                {"project": self.fingerprint, "sources": dict(sorted(sources.items()))}, indent=1
+            )
+        )
         os.replace(staging, self.state_file)
+
+
+@dataclass(frozen=True)
+class Node:
+    kind: str  # model, seed, test, ...
+    materialized: str | None
+    fqn: tuple[str, ...]
+
+    @property
+    def selector(self) -> str:
+        return "fqn:" + ".".join(self.fqn)
+
+
+@dataclass(frozen=True)
+class SameProjectBuild:
+    """A build on the project the last one used: the models and seeds left standing, and what
+    dbt is told to leave out."""
+
+    standing: list[str]
+    exclude: list[str]
+    builds_nothing: bool
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The dbt project's graph, from its manifest: the sources (id -> `schema.table`), the
+    nodes, and the nodes each one feeds."""
+
+    sources: dict[str, str]
+    nodes: dict[str, Node]
+    children: dict[str, frozenset[str]]
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any]) -> Lineage:
+        children: dict[str, set[str]] = {}
+        for uid, node in manifest["nodes"].items():
+            for parent in node["depends_on"].get("nodes", []):
+                children.setdefault(parent, set()).add(uid)
+        return cls(
+            sources={
+                uid: f"{source['schema']}.{source['identifier']}"
+                for uid, source in sorted(manifest["sources"].items())
+            },
+            nodes={
+                uid: Node(n["resource_type"], n["config"].get("materialized"), tuple(n["fqn"]))
+                for uid, n in sorted(manifest["nodes"].items())
+            },
+            children={k: frozenset(v) for k, v in children.items()},
+        )
+
+    def downstream(self, roots: Iterable[str]) -> set[str]:
+        """Every node built or tested from `roots`, however indirectly."""
+        found: set[str] = set()
+        pending = list(roots)
+        while pending:
+            for child in self.children.get(pending.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+        return found
+
+    def same_project_build(self, changed_sources: Iterable[str]) -> SameProjectBuild:
+        """What a build on the same project makes again: the tables (and incremental models)
+        downstream of the changed sources, and every test downstream of them, the tests of
+        views included. The views and seeds stand: a view reads the tables as they are now, a
+        seed changes only with the project. So does everything else: its inputs are the
+        same."""
+        affected = self.downstream(changed_sources)
+        standing, exclude = [], ["config.materialized:view", "resource_type:seed"]
+        for uid, node in self.nodes.items():
+            if node.kind == "seed" or (node.kind == "model" and node.materialized == "view"):
+                standing.append(uid)
+            elif node.kind in ("model", "test") and uid not in affected:
+                standing += [uid] if node.kind == "model" else []
+                exclude.append(node.selector)
+        builds_nothing = not any(
+            uid in affected
+            and (n.kind == "test" or (n.kind == "model" and n.materialized != "view"))
+            for uid, n in self.nodes.items()
+        )
+        return SameProjectBuild(standing, exclude, builds_nothing)

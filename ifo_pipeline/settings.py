@@ -126,9 +126,9 @@ class Settings:
         return self.warehouse_dir / "dbt" / "logs"
 
     @property
-    def dbt_incremental_basis(self) -> Path:
-        """The dbt project's fingerprint the incremental models were built with."""
-        return self.warehouse_dir / "dbt" / "incremental_basis"
+    def dbt_build_basis(self) -> Path:
+        """What the marts were last built from (ifo_pipeline/incremental.py)."""
+        return self.warehouse_dir / "dbt" / "build_basis.json"
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: the same warehouse, as an absolute path."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ifo_pipeline.incremental import IncrementalBasis, project_fingerprint
+from ifo_pipeline.incremental import BuildBasis, Lineage, project_fingerprint, source_fingerprints
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.settings import Settings
 
@@ -129,36 +129,100 @@ def test_a_night_rebuilds_the_changed_months_in_place(night):
         assert last == ("2019-01..2019-02", "succeeded", True)
 
 
-def test_a_night_on_the_same_code_leaves_views_and_seeds_standing_and_tests_them(night):
+def test_a_night_builds_what_its_changed_sources_feed_and_leaves_the_rest_standing(night):
+    """The night changed the ledger (and so the load log) and the report structure: the volume
+    and Kolada marts stand as built and are not tested again; the views and seeds stand; every
+    test downstream of the changes runs, the views' included."""
     folder = last_huvudbok_build_dir(night)
     nodes = json.loads((folder / "manifest.json").read_text())["nodes"]
     results = {r["unique_id"]: r["status"] for r in last_huvudbok_build(night)["results"]}
-    standing = {
+
+    def tests_of(model: str) -> set[str]:
+        return {
+            uid
+            for uid, node in nodes.items()
+            if node["resource_type"] == "test" and model in node["depends_on"]["nodes"]
+        }
+
+    views_and_seeds = {
         uid
         for uid, node in nodes.items()
         if node["resource_type"] == "seed" or node["config"].get("materialized") == "view"
     }
-    assert "model.ifo.stg_ledger__lines" in standing and "model.ifo.resultatrapport_tkr" in standing
-    assert not standing & results.keys()  # not made again
-    tests_of_standing = {
-        uid
-        for uid, node in nodes.items()
-        if node["resource_type"] == "test" and standing & set(node["depends_on"]["nodes"])
-    }
-    assert len(tests_of_standing) > 10
-    assert {results.get(uid) for uid in tests_of_standing} == {"pass"}  # every one run, passed
-    assert {"model.ifo.resultatrapport", HUVUDBOK} <= results.keys()  # the tables are rebuilt
+    assert "model.ifo.stg_ledger__lines" in views_and_seeds
+    assert not views_and_seeds & results.keys()  # not made again
+    assert {"model.ifo.resultatrapport", HUVUDBOK} <= results.keys()  # made from the changes
+    unchanged_inputs = {"model.ifo.verksamhetsmatt", "model.ifo.nettokostnadsavvikelse"}
+    assert not unchanged_inputs & results.keys()
+    assert not set().union(*map(tests_of, unchanged_inputs)) & results.keys()
+    ledger_view_tests = tests_of("model.ifo.stg_ledger__lines")
+    assert len(ledger_view_tests) >= 3
+    assert ledger_view_tests <= results.keys()
+    assert set(results.values()) == {"success", "pass"}
 
 
-def test_the_incremental_table_is_the_table_a_whole_rebuild_gives(night):
-    incremental = huvudbok(night)
+def marts(settings: Settings) -> dict[str, list[tuple]]:
+    """Every relation of the marts schema, its rows in order."""
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+        names = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+        ).fetchall()
+        return {
+            name: con.execute(f"SELECT * FROM marts.{name} ORDER BY ALL").fetchall()
+            for (name,) in names
+        }
+
+
+def test_the_night_s_marts_are_those_a_whole_rebuild_gives(night):
+    incremental = marts(night)
+    assert len(incremental) >= 15 and "huvudbok" in incremental
     outcome = run_pipeline(night, offline=True, force=True)  # --force rebuilds it whole
     assert outcome.success, outcome.failure_message
     whole = last_huvudbok_build(night)
     assert whole["args"].get("full_refresh") is True
     assert unit_tests_run(whole) >= 8  # a build that may run other code tests it
     assert all(r["status"] == "pass" for r in whole["results"] if "unit_test." in r["unique_id"])
-    assert huvudbok(night) == incremental
+    rebuilt = marts(night)
+    assert rebuilt.keys() == incremental.keys()
+    for name, rows in rebuilt.items():
+        assert rows == incremental[name], f"marts.{name} differs from its whole rebuild"
+
+
+def corrected_month(ledger: Path, month: str) -> None:
+    """Land a correction of the sample's ledger file for `month` (YYYYMM): one amount changed."""
+    corrected = ledger / f"huvudbok_{month}_rattad.csv"
+    shutil.copyfile(ledger / f"huvudbok_{month}.csv", corrected)
+    rewrite_csv(
+        corrected,
+        lambda i, r: None if r[1] == "Totalt" else [*r[:7], "12 345,00", *r[8:]] if i == 0 else r,
+    )
+
+
+def test_a_failed_build_records_nothing_so_the_next_night_tests_it_again(demo, tmp_path):
+    """A dbt test that fails stops the build, and nothing is published. The next night must
+    test it again even when its source did not change since: what a build leaves standing is
+    judged against the last build that passed, so a failed one records nothing."""
+    built, _ = demo
+    settings = Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing")
+    shutil.copytree(built.warehouse_dir, settings.warehouse_dir)
+    shutil.copytree(built.landing_dir, settings.landing_dir)
+    published = settings.published_path.read_bytes()
+    with closing(duckdb.connect(str(settings.warehouse_path))) as con:
+        # A status reported twice for one measure and month, past the ingest's own rules.
+        con.execute(
+            """INSERT INTO raw.measure_status
+               SELECT file_sha256, line_number + 1000, manad, atgard_id, status, kommentar
+               FROM raw.measure_status LIMIT 1"""
+        )
+    basis = settings.dbt_build_basis.read_bytes()
+    corrected_month(settings.landing_dir / "ledger", "201902")
+    outcome = run_pipeline(settings, offline=True)
+    assert not outcome.success
+    assert "unique_combination_stg_config__measure_status" in outcome.failure_message
+    assert settings.published_path.read_bytes() == published
+    # The next night compares against the last build that passed: the measures' status
+    # counts as changed, and its test runs again, until the data passes it.
+    assert settings.dbt_build_basis.read_bytes() == basis
 
 
 def test_a_changed_dbt_project_is_built_whole_once(tmp_path):
@@ -168,16 +232,108 @@ def test_a_changed_dbt_project_is_built_whole_once(tmp_path):
     (project / "profiles.yml").write_text("ifo: {}\n")
     model = project / "models" / "huvudbok.sql"
     model.write_text("select 1 as ar\n")
-    state = tmp_path / "warehouse" / "dbt" / "incremental_basis"
+    state = tmp_path / "warehouse" / "dbt" / "build_basis.json"
+    sources = {"source.ifo.raw.ledger_lines": "10:123", "source.ifo.raw.reports": "2:7"}
 
-    assert IncrementalBasis(state, project).stale()  # never built: whole
-    IncrementalBasis(state, project).record()
-    assert not IncrementalBasis(state, project).stale()
+    assert BuildBasis(state, project).stale()  # never built: whole
+    BuildBasis(state, project).record(sources)
+    assert not BuildBasis(state, project).stale()
+    assert BuildBasis(state, project).changed_sources(sources) == set()
+    later = {**sources, "source.ifo.raw.ledger_lines": "11:456", "source.ifo.raw.new": "0:0"}
+    assert BuildBasis(state, project).changed_sources(later) == {
+        "source.ifo.raw.ledger_lines",
+        "source.ifo.raw.new",  # never read by a build: changed
+    }
     model.write_text("select 2 as ar\n")
-    assert IncrementalBasis(state, project).stale()  # the code changed: whole, once
-    IncrementalBasis(state, project).record()
-    assert not IncrementalBasis(state, project).stale()
+    assert BuildBasis(state, project).stale()  # the code changed: whole, once
+    BuildBasis(state, project).record(sources)
+    assert not BuildBasis(state, project).stale()
     before = project_fingerprint(project)
     model.touch()  # a fresh checkout of the same code is the same project
+    assert project_fingerprint(project) == before
     (project / "dbt_project.yml").write_text("name: ifo\nvars: {cost_kind_unmapped: x}\n")
     assert project_fingerprint(project) != before
+    state.write_text("526bf4\n")  # a basis this code cannot read: built whole
+    assert BuildBasis(state, project).stale()
+
+
+def test_a_source_s_fingerprint_follows_its_rows_not_their_order(tmp_path):
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        (project / name).write_text("ifo: {}\n")
+    with closing(duckdb.connect()) as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.lines (k INTEGER, belopp DECIMAL(18, 2), text VARCHAR)")
+        con.execute("INSERT INTO raw.lines VALUES (1, 10.00, 'a'), (2, -5.50, NULL)")
+        relations = {"lines": "raw.lines", "missing": "raw.missing"}
+        # One unreadable: none is known, every one counts as changed, none is recorded.
+        unknown = source_fingerprints(con, relations)
+        assert unknown == {"lines": None, "missing": None}
+        basis = BuildBasis(tmp_path / "build_basis.json", project)
+        assert basis.changed_sources(unknown) == {"lines", "missing"}
+        basis.record(unknown)
+        assert BuildBasis(tmp_path / "build_basis.json", project).changed_sources(unknown) == {
+            "lines",
+            "missing",
+        }
+        relations.pop("missing")
+
+        def fingerprint() -> str:
+            return source_fingerprints(con, relations)["lines"]
+
+        first = fingerprint()
+        con.execute("CREATE OR REPLACE TABLE raw.lines AS SELECT * FROM raw.lines ORDER BY k DESC")
+        assert fingerprint() == first  # the same rows, rewritten in another order
+        con.execute("UPDATE raw.lines SET belopp = 10.01 WHERE k = 1")
+        assert fingerprint() != first  # one öre
+        con.execute("UPDATE raw.lines SET belopp = 10.00 WHERE k = 1")
+        assert fingerprint() == first
+        con.execute("INSERT INTO raw.lines VALUES (1, 10.00, 'a')")
+        assert fingerprint() != first  # a row twice
+        con.execute("DELETE FROM raw.lines")
+        assert fingerprint() == "0:0"
+
+
+def test_a_night_on_the_same_project_builds_what_the_changed_sources_feed():
+    ledger, volumes = "source.ifo.raw.ledger_lines", "source.ifo.raw.volume_cells"
+    graph = {  # unique id: (materialized, parents)
+        "model.ifo.stg_ledger": ("view", [ledger]),
+        "test.ifo.stg_ledger_test": ("test", ["model.ifo.stg_ledger"]),
+        "seed.ifo.codes": ("seed", []),
+        "model.ifo.report": ("table", ["model.ifo.stg_ledger", "seed.ifo.codes"]),
+        "test.ifo.report_test": ("test", ["model.ifo.report"]),
+        "model.ifo.volumes": ("table", [volumes]),
+        "test.ifo.volumes_test": ("test", ["model.ifo.volumes"]),
+    }
+    manifest = {
+        "sources": {
+            ledger: {"schema": "raw", "identifier": "ledger_lines"},
+            volumes: {"schema": "raw", "identifier": "volume_cells"},
+        },
+        "nodes": {
+            uid: {
+                "resource_type": uid.split(".")[0],
+                "config": {"materialized": materialized},
+                "fqn": ["ifo", "folder", uid.split(".")[-1]],
+                "depends_on": {"nodes": parents},
+            }
+            for uid, (materialized, parents) in graph.items()
+        },
+    }
+    lineage = Lineage.from_manifest(manifest)
+    assert lineage.sources == {ledger: "raw.ledger_lines", volumes: "raw.volume_cells"}
+
+    night = lineage.same_project_build({ledger})
+    assert sorted(night.standing) == ["model.ifo.stg_ledger", "model.ifo.volumes", "seed.ifo.codes"]
+    assert night.exclude == [
+        "config.materialized:view",
+        "resource_type:seed",
+        "fqn:ifo.folder.volumes",
+        "fqn:ifo.folder.volumes_test",
+    ]
+    assert not night.builds_nothing  # the report, its test and the view's test
+
+    assert lineage.same_project_build(set()).builds_nothing
+    everything = lineage.same_project_build({ledger, volumes})
+    assert everything.exclude == ["config.materialized:view", "resource_type:seed"]

@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from dagster_dbt import (
 
 from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.incremental import IncrementalBasis
+from ifo_pipeline.incremental import BuildBasis, Lineage, source_fingerprints
 from ifo_pipeline.ingest.warehouse import connect, release
 from ifo_pipeline.publish import publish_marts
 from ifo_pipeline.runs import mark as mark_run
@@ -55,23 +55,17 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     translator = IfoDbtTranslator(
         DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
     )
-    # The incremental models (built in the months whose data changed, whole when the project
-    # did), as the manifest says: a second one is never forgotten here.
-    nodes = json.loads(project.manifest_path.read_text(encoding="utf-8"))["nodes"].values()
-    incremental_keys = {
-        translator.get_asset_key(n) for n in nodes if _materialized(n) == "incremental"
+    manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
+    lineage = Lineage.from_manifest(manifest)
+    # Each model and seed, with the models and seeds it is built from: what a build leaves
+    # standing is yielded in lineage order.
+    buildable = {
+        u: n for u, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed")
     }
-    # What a build on unchanged code leaves standing (the views and the seeds), each with the
-    # models and seeds it is built from.
-    by_id = {n["unique_id"]: n for n in nodes if n["resource_type"] in ("model", "seed")}
-    standing = {
-        translator.get_asset_key(n): {
-            translator.get_asset_key(by_id[u])
-            for u in n["depends_on"].get("nodes", [])
-            if u in by_id
-        }
-        for n in by_id.values()
-        if n["resource_type"] == "seed" or _materialized(n) == "view"
+    key_of = {u: translator.get_asset_key(n) for u, n in buildable.items()}
+    upstream = {
+        key_of[u]: {key_of[p] for p in n["depends_on"].get("nodes", []) if p in buildable}
+        for u, n in buildable.items()
     }
 
     @dbt_assets(
@@ -84,28 +78,59 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         settings = warehouse.settings
-        basis = IncrementalBasis(settings.dbt_incremental_basis)
+        basis = BuildBasis(settings.dbt_build_basis)
         full_refresh = basis.stale() or context.run.tags.get(FULL_REFRESH_TAG) == "true"
-        if full_refresh:
-            context.log.info("incremental models are rebuilt whole (--full-refresh)")
-        # Only in a build of the whole project, as a night's: a subset (the Kolada job's, one
-        # from the UI) is built as dagster-dbt selects it. (`context.assets_def` is the subset.)
+        # Only a build of the whole project, as a night's, leaves anything standing and records
+        # what it was built from: a subset (the Kolada job's, one picked in the UI) is built
+        # as dagster-dbt selects it. (`context.assets_def` is the subset.)
         whole = context.selected_asset_keys == ifo_dbt_models.keys and (
             context.selected_asset_check_keys == ifo_dbt_models.check_keys
         )
-        keep_standing = whole and not full_refresh
+        with closing(connect(settings.warehouse_path)) as con:
+            built_from = source_fingerprints(con, lineage.sources)
         release(settings.warehouse_path)  # dbt's own process opens the file
-        invocation = dbt.cli(dbt_build_args(full_refresh, keep_standing), context=context)
-        events = invocation.stream()
-        try:
-            yield from _with_standing(context, events, standing) if keep_standing else events
-        finally:  # a step ended early (an error handling an event) must not leave dbt running
-            _stop(invocation.process)
-        keep_partial_parse(invocation.target_path, settings.dbt_target_dir)
-        if context.selected_asset_keys >= incremental_keys:
-            basis.record()
+        if full_refresh or not whole:
+            if full_refresh:
+                context.log.info(
+                    "the project is built whole, incremental models too (--full-refresh)"
+                )
+            yield from _dbt_build(
+                context, dbt, settings.dbt_target_dir, dbt_build_args(full_refresh)
+            )
+        else:
+            changed = basis.changed_sources(built_from)
+            plan = lineage.same_project_build(changed)
+            context.log.info(
+                "sources changed since the last build: "
+                + (", ".join(sorted(lineage.sources[s] for s in changed)) or "none")
+                + f"; {len(plan.standing)} models and seeds stand as built"
+                + ("; nothing to build" if plan.builds_nothing else "")
+            )
+            standing = {key_of[u]: upstream[key_of[u]] for u in plan.standing}
+            built = (
+                iter(())
+                if plan.builds_nothing
+                else _dbt_build(
+                    context, dbt, settings.dbt_target_dir, dbt_build_args(False, plan.exclude)
+                )
+            )
+            yield from _with_standing(context, built, standing)
+        if whole:
+            basis.record(built_from)
 
     return ifo_dbt_models
+
+
+def _dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, target_dir: Path, args: list[str]
+) -> Iterator[Any]:
+    """dbt's events, the invocation's parse kept for the next one (`target_dir`)."""
+    invocation = dbt.cli(args, context=context)
+    try:
+        yield from invocation.stream()
+    finally:  # a step ended early (an error handling an event) must not leave dbt running
+        _stop(invocation.process)
+    keep_partial_parse(invocation.target_path, target_dir)
 
 
 def _with_standing(
@@ -113,10 +138,9 @@ def _with_standing(
     events: Iterable[Any],
     standing: Mapping[dg.AssetKey, set[dg.AssetKey]],
 ) -> Iterator[Any]:
-    """dbt's events, and an output for each view and seed left standing (built by an earlier
-    build on this same code, they still hold: a view reads the tables as they are now, a seed
-    changes only with the project). Dagster takes a step's outputs in lineage order: each is
-    yielded once everything it is built from has been."""
+    """dbt's events, and an output for each model and seed left standing. Dagster takes a
+    step's outputs in lineage order: each is yielded once everything it is built from has
+    been."""
     done: set[dg.AssetKey] = set()
     pending = dict(standing)
 
@@ -149,24 +173,19 @@ def _stop(process: subprocess.Popen, timeout: float = 30) -> None:
             process.wait()
 
 
-def dbt_build_args(full_refresh: bool, keep_standing: bool = False) -> list[str]:
+def dbt_build_args(full_refresh: bool, exclude: Sequence[str] = ()) -> list[str]:
     """`dbt build`, whole or incremental. The unit tests test the code, not the data: they run
     when the code may have changed (a full refresh: no build with this project yet, a changed
-    project, `--force`), not every night on the code they passed on. `keep_standing`: the
-    views and seeds an earlier build on this code made are not made again; their tests run."""
+    project, `--force`), not every night on the code they passed on. `exclude`: what a build
+    on the same project leaves standing (`SameProjectBuild.exclude`)."""
     if full_refresh:
         return ["build", "--full-refresh"]
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if keep_standing:
+    if exclude:
         # With no indirect selection a test is selected as a node of its own: excluding a view
         # does not exclude the view's tests.
-        args += ["--indirect-selection", "empty"]
-        args += ["--exclude", "config.materialized:view resource_type:seed"]
+        args += ["--indirect-selection", "empty", "--exclude", " ".join(exclude)]
     return args
-
-
-def _materialized(node: Mapping[str, Any]) -> str | None:
-    return node["config"].get("materialized") if node["resource_type"] == "model" else None
 
 
 def keep_partial_parse(invocation_target: Path, target_dir: Path) -> None:
