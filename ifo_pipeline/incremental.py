@@ -184,8 +184,9 @@ class Lineage:
             if node.kind == "seed" or (node.kind == "model" and node.materialized == "view"):
                 standing.append(uid)
             elif node.kind in ("model", "test") and uid not in affected:
-                standing += [uid] if node.kind == "model" else []
                 exclude.append(node.selector)
+                if node.kind == "model":
+                    standing.append(uid)
         builds_nothing = not any(
             uid in affected
             and (n.kind == "test" or (n.kind == "model" and n.materialized != "view"))

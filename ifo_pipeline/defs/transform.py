@@ -86,8 +86,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         whole = context.selected_asset_keys == ifo_dbt_models.keys and (
             context.selected_asset_check_keys == ifo_dbt_models.check_keys
         )
-        with closing(connect(settings.warehouse_path)) as con:
-            built_from = source_fingerprints(con, lineage.sources)
+        built_from: dict[str, str | None] = {}  # what a whole build reads, for the next one
+        if whole:
+            with closing(connect(settings.warehouse_path)) as con:
+                built_from = source_fingerprints(con, lineage.sources)
         release(settings.warehouse_path)  # dbt's own process opens the file
         if full_refresh or not whole:
             if full_refresh:
