@@ -180,16 +180,15 @@ class Lineage:
         same."""
         affected = self.downstream(changed_sources)
         standing, exclude = [], ["config.materialized:view", "resource_type:seed"]
+        builds_nothing = True
         for uid, node in self.nodes.items():
             if node.kind == "seed" or (node.kind == "model" and node.materialized == "view"):
                 standing.append(uid)
-            elif node.kind in ("model", "test") and uid not in affected:
-                exclude.append(node.selector)
-                if node.kind == "model":
-                    standing.append(uid)
-        builds_nothing = not any(
-            uid in affected
-            and (n.kind == "test" or (n.kind == "model" and n.materialized != "view"))
-            for uid, n in self.nodes.items()
-        )
+            elif node.kind in ("model", "test"):
+                if uid in affected:
+                    builds_nothing = False
+                else:
+                    exclude.append(node.selector)
+                    if node.kind == "model":
+                        standing.append(uid)
         return SameProjectBuild(standing, exclude, builds_nothing)

@@ -188,16 +188,6 @@ def test_the_night_s_marts_are_those_a_whole_rebuild_gives(night):
         assert rows == incremental[name], f"marts.{name} differs from its whole rebuild"
 
 
-def corrected_month(ledger: Path, month: str) -> None:
-    """Land a correction of the sample's ledger file for `month` (YYYYMM): one amount changed."""
-    corrected = ledger / f"huvudbok_{month}_rattad.csv"
-    shutil.copyfile(ledger / f"huvudbok_{month}.csv", corrected)
-    rewrite_csv(
-        corrected,
-        lambda i, r: None if r[1] == "Totalt" else [*r[:7], "12 345,00", *r[8:]] if i == 0 else r,
-    )
-
-
 def test_a_failed_build_records_nothing_so_the_next_night_tests_it_again(demo, tmp_path):
     """A dbt test that fails stops the build, and nothing is published. The next night must
     test it again even when its source did not change since: what a build leaves standing is
@@ -215,7 +205,9 @@ def test_a_failed_build_records_nothing_so_the_next_night_tests_it_again(demo, t
                FROM raw.measure_status LIMIT 1"""
         )
     basis = settings.dbt_build_basis.read_bytes()
-    corrected_month(settings.landing_dir / "ledger", "201902")
+    ledger = settings.landing_dir / "ledger"
+    shutil.copyfile(ledger / "huvudbok_201902.csv", ledger / "huvudbok_201902_rattad.csv")
+    rewrite_csv(ledger / "huvudbok_201902_rattad.csv", corrected_february)
     outcome = run_pipeline(settings, offline=True)
     assert not outcome.success
     assert "unique_combination_stg_config__measure_status" in outcome.failure_message
