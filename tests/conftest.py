@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -71,3 +72,25 @@ def reject_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The reasons in ops.rejects, in the order of the rejected lines."""
     rows = con.execute("SELECT reason FROM ops.rejects ORDER BY line_number").fetchall()
     return [reason for (reason,) in rows]
+
+
+# Which copy a ledger line was read from: the delivered file, or its archived copy when a
+# stopped run's months are reloaded. Provenance, not a figure: it may differ between histories.
+PROVENANCE = {"huvudbok": "EXCLUDE (fil_sha256)"}
+
+
+def marts(database: Path) -> dict[str, list]:
+    """Every mart table of `database`, as rows in order: what a controller would read."""
+    with closing(duckdb.connect(str(database), read_only=True)) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {
+            n: con.execute(
+                f"SELECT * {PROVENANCE.get(n, '')} FROM marts.{n} ORDER BY ALL"
+            ).fetchall()
+            for n in names
+        }

@@ -20,6 +20,7 @@ import pytest
 from ifo_pipeline.defs import build_definitions
 from ifo_pipeline.sample.generator import generate_sample
 from ifo_pipeline.settings import ENV_NAMES, Settings, SettingsError
+from tests.conftest import marts
 
 IFO = str(Path(sys.executable).parent / "ifo")
 
@@ -45,28 +46,6 @@ def refused_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# Which copy a ledger line was read from: the delivered file, or its archived copy when a
-# stopped run's months are reloaded. Provenance, not a figure: it may differ between histories.
-PROVENANCE = {"huvudbok": "EXCLUDE (fil_sha256)"}
-
-
-def marts(published: Path) -> dict[str, list]:
-    """Every mart, as rows: what a controller would read."""
-    with closing(duckdb.connect(str(published), read_only=True)) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
-            ).fetchall()
-        ]
-        return {
-            n: con.execute(
-                f"SELECT * {PROVENANCE.get(n, '')} FROM marts.{n} ORDER BY ALL"
-            ).fetchall()
-            for n in names
-        }
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 from ifo_pipeline.incremental import BuildBasis, Lineage, project_fingerprint, source_fingerprints
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.settings import Settings
+from tests.conftest import marts
 
 HUVUDBOK = "model.ifo.huvudbok"
 
@@ -161,20 +162,8 @@ def test_a_night_builds_what_its_changed_sources_feed_and_leaves_the_rest_standi
     assert set(results.values()) == {"success", "pass"}
 
 
-def marts(settings: Settings) -> dict[str, list[tuple]]:
-    """Every relation of the marts schema, its rows in order."""
-    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
-        names = con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-        ).fetchall()
-        return {
-            name: con.execute(f"SELECT * FROM marts.{name} ORDER BY ALL").fetchall()
-            for (name,) in names
-        }
-
-
 def test_the_night_s_marts_are_those_a_whole_rebuild_gives(night):
-    incremental = marts(night)
+    incremental = marts(night.warehouse_path)
     assert len(incremental) >= 15 and "huvudbok" in incremental
     outcome = run_pipeline(night, offline=True, force=True)  # --force rebuilds it whole
     assert outcome.success, outcome.failure_message
@@ -182,7 +171,7 @@ def test_the_night_s_marts_are_those_a_whole_rebuild_gives(night):
     assert whole["args"].get("full_refresh") is True
     assert unit_tests_run(whole) >= 8  # a build that may run other code tests it
     assert all(r["status"] == "pass" for r in whole["results"] if "unit_test." in r["unique_id"])
-    rebuilt = marts(night)
+    rebuilt = marts(night.warehouse_path)
     assert rebuilt.keys() == incremental.keys()
     for name, rows in rebuilt.items():
         assert rows == incremental[name], f"marts.{name} differs from its whole rebuild"
