@@ -264,3 +264,21 @@ def test_a_night_validates_the_rows_its_files_loaded_and_only_those(con):
     assert with_bad.rows_checked == 2 and with_bad.failures == 1
     assert with_bad.sample[0]["column"] == "konto"
     assert validate_table(con, "raw.ledger_lines", schema).rows_checked == 2
+
+
+def test_validation_reads_every_batch_and_finds_a_failure_in_the_last(con):
+    """The batches are fetched one ahead of the checks: all of them are still checked."""
+    from ifo_pipeline.validation.schemas import validate_table
+
+    sha = "c" * 64
+    con.execute(
+        """INSERT INTO raw.ledger_lines (file_sha256, line_number, period, ansvar, konto,
+                                         verksamhet, belopp, text)
+           SELECT ?, i, 201903, '5300', CASE WHEN i = 301 THEN '46X0' ELSE '4610' END,
+                  '410', 1.00, 'Placering'
+           FROM range(2, 302) t(i)""",
+        [sha],
+    )
+    result = validate_table(con, "raw.ledger_lines", batch_rows=100, files=[sha])
+    assert (result.rows_checked, result.failures) == (300, 1)
+    assert result.sample[0]["value"] == "46X0"
