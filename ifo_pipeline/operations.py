@@ -15,6 +15,7 @@ import duckdb
 
 from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
 from ifo_pipeline.ingest.fileinfo import file_identity
+from ifo_pipeline.ingest.ops_log import loaded_hashes
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
     CSV_SOURCES,
@@ -92,7 +93,7 @@ def months_of(landing_dir: Path, relative_paths: list[str]) -> tuple[set[int], b
 def pending_months(settings: Settings) -> tuple[set[int], bool]:
     """The months of the landed ledger and volume files not loaded yet (see months_of)."""
     with closing(connect(settings.warehouse_path)) as con:
-        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+        seen = loaded_hashes(con)
     new = [
         str(path.relative_to(settings.landing_dir))
         for source in (LEDGER, VOLUMES)
@@ -108,7 +109,7 @@ def nothing_new(settings: Settings) -> bool:
     if not (settings.warehouse_path.exists() and settings.published_path.exists()):
         return False
     with closing(connect(settings.warehouse_path)) as con:
-        seen = {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+        seen = loaded_hashes(con)
         # The last finance run must have published: a night whose loads failed runs the
         # other sources' loads on their own (they succeed) and publishes nothing.
         last = con.execute(

@@ -394,3 +394,42 @@ def test_a_held_warehouse_is_shared_within_the_process_and_released_for_others(s
         assert not wal.exists() or wal.stat().st_size == 0
     with closing(connect(path)) as con:
         assert con.execute("SELECT x FROM main.written").fetchone() == (1,)
+
+
+# --- The next file is hashed and archived while the one before it loads ----------------------
+
+
+def test_the_same_bytes_twice_in_one_night_are_archived_once(settings, tmp_path):
+    first = ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00")])
+    second = tmp_path / "landing" / "ledger" / "huvudbok_b.csv"
+    second.write_bytes(first.read_bytes())
+    os.utime(second, ns=(first.stat().st_mtime_ns + 1,) * 2)  # landed after the first
+    loads = load_source(settings, LEDGER)
+    assert [f.outcome for f in loads] == ["loaded", "already_loaded"]
+    assert loads[1].message == f"same bytes as {first.name}, already loaded"
+    archived = sorted(p.name for p in (settings.archive_dir / "ledger").rglob("*.csv"))
+    assert archived == [first.name]
+
+
+def test_a_file_the_archive_cannot_take_is_refused_and_the_next_one_loads(
+    settings, tmp_path, monkeypatch
+):
+    """An error met while archiving ahead is the file's outcome, as if met in its load."""
+    from ifo_pipeline.ingest import csv_loader
+
+    ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00")])
+    later = ledger_file(tmp_path, "huvudbok_b.csv", [line("201902", "2,00")])
+    os.utime(later, ns=(later.stat().st_mtime_ns + 10**9,) * 2)
+
+    def full_disk(info, folder, archive_dir):
+        if info.path.name == "huvudbok_a.csv":
+            raise OSError(28, "No space left on device")
+        return archive_masked(info, folder, archive_dir)
+
+    monkeypatch.setattr(csv_loader, "archive_masked", full_disk)
+    loads = load_source(settings, LEDGER)
+    assert [(f.file_name, f.outcome) for f in loads] == [
+        ("huvudbok_a.csv", "rejected"),
+        ("huvudbok_b.csv", "loaded"),
+    ]
+    assert "No space left on device" in loads[0].message

@@ -19,11 +19,12 @@ from ifo_pipeline.ingest.csv_loader import (
     already_loaded,
     load_file,
     log_load,
+    prepared_files,
     reject_file,
     reload_months,
 )
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, not_a_file_identity
-from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome
+from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome, loaded_hashes
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
     COLUMN_MAP_FILE,
@@ -31,6 +32,7 @@ from ifo_pipeline.ingest.sources import (
     read_column_map,
 )
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.prefetch import prefetched
 from ifo_pipeline.settings import Settings
 
 
@@ -42,9 +44,13 @@ def load_source(
     files = landed_files(settings.landing_dir, source)
     with closing(connect(settings.warehouse_path)) as con:
         column_map, refused = _column_map(con, settings)
-        loads = refused + [
-            load_file(con, source, path, settings.archive_dir, column_map) for path in files
-        ]
+        # The next file is hashed and archived while this one is parsed.
+        upcoming = prepared_files(files, source.folder, settings.archive_dir, loaded_hashes(con))
+        with closing(prefetched(upcoming)) as prepared:
+            loads = refused + [
+                load_file(con, source, p.path, settings.archive_dir, column_map, p)
+                for p in prepared
+            ]
         if months is not None:
             delivered = {p for f in loads if f.outcome in DELIVERED for p in f.periods}
             loads += reload_months(

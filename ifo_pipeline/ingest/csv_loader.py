@@ -73,6 +73,46 @@ class FileLoad:
     periods: list[int] = field(default_factory=list)
 
 
+@dataclass
+class PreparedFile:
+    """What a landed file's load needs that reads the file and not the warehouse: its
+    identity and its masked archive copy (`prepared_files`). A refusal or an error met on
+    the way is kept, to be raised where the load would have met it."""
+
+    path: Path
+    inspected: FileInfo | FileRejected | None = None  # None: loaded before, not read again
+    archived: Archived | Exception | None = None  # None: not made (bytes seen before)
+
+
+def prepared_files(
+    paths: list[Path], folder: str, archive_dir: Path, loaded: set[str]
+) -> Iterator[PreparedFile]:
+    """Each file of `paths` inspected and archived, in order; `loaded`: the SHA-256s already
+    in ops.load_log, whose files are not read. Meant to run one file ahead of the loads in a
+    background thread (`prefetch.prefetched`): hashing and masking keep one core busy, the
+    parse before them both."""
+    seen = set(loaded)
+    for path in paths:
+        known = known_identity(path)
+        if known is not None and known in seen:
+            yield PreparedFile(path)
+            continue
+        try:
+            info = inspect_file(path)
+        except FileRejected as exc:
+            yield PreparedFile(path, exc)
+            continue
+        if info.sha256 in seen:  # the same bytes twice tonight: the first one's load answers
+            yield PreparedFile(path, info)
+            continue
+        seen.add(info.sha256)
+        try:
+            archived: Archived | Exception = archive_masked(info, folder, archive_dir)
+        except Exception as exc:
+            archived = exc
+        yield PreparedFile(path, info, archived)
+
+
 def period_field(source: CsvSource) -> str:
     """The CSV column (contract spelling) that holds the period."""
     return next(c for c in source.columns if normalise_header(c) == source.period_column)
@@ -215,13 +255,19 @@ def load_file(
     path: Path,
     archive_dir: Path,
     column_map: dict[str, str] | None = None,
+    prepared: PreparedFile | None = None,
 ) -> FileLoad:
-    """Load one file; returns what happened. Never raises for bad input: it is logged."""
-    info = identify_new_file(con, source, path, archive_dir)
+    """Load one file; returns what happened. Never raises for bad input: it is logged.
+
+    `prepared`: the file already inspected and archived (`prepared_files`)."""
+    info = identify_new_file(con, source, path, archive_dir, prepared=prepared)
     if isinstance(info, FileLoad):
         return info
+    archived = prepared.archived if prepared else None
     try:
-        return _load_checked_file(con, source, info, archive_dir, column_map or {})
+        if isinstance(archived, Exception):
+            raise archived
+        return _load_checked_file(con, source, info, archive_dir, column_map or {}, archived)
     except FileRejected as exc:
         return reject_file(con, source, info, archive_dir, exc)
     except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
@@ -246,8 +292,9 @@ def _load_checked_file(
     info: FileInfo,
     archive_dir: Path,
     column_map: dict[str, str],
+    archived: Archived | None = None,
 ) -> FileLoad:
-    archived = archive_masked(info, source.folder, archive_dir)
+    archived = archived or archive_masked(info, source.folder, archive_dir)
     # Every load reads the masked copy: what a later reload reads is what was loaded.
     copy = FileInfo(archived.path, info.sha256, info.size_bytes, info.encoding, info.line_count)
     file_year = parse_file(con, source, copy, column_map)
@@ -625,13 +672,17 @@ def identify_new_file(
     path: Path,
     archive_dir: Path,
     text: bool = True,
+    prepared: PreparedFile | None = None,
 ) -> FileInfo | FileLoad:
     """The file's identity, or already the answer: refused whole, or bytes seen before."""
     known = known_identity(path)  # hashed earlier tonight: loaded files are not read again
     if known is not None and (seen := already_loaded(con, known)):
         return seen
+    inspected = prepared.inspected if prepared else None
     try:
-        info = inspect_file(path, text=text)
+        if isinstance(inspected, FileRejected):
+            raise inspected
+        info = inspected or inspect_file(path, text=text)
     except FileRejected as exc:
         # The archive and the log name a file by its hash; an unreadable file still has one.
         info = FileInfo(path, exc.sha256 or "", exc.size_bytes or 0, "unknown", 0)

@@ -97,6 +97,11 @@ def insert_rejects(
     )
 
 
+def loaded_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The SHA-256 of every file logged so far, loaded or refused: their bytes are not new."""
+    return {r[0] for r in con.execute("SELECT file_sha256 FROM ops.load_log").fetchall()}
+
+
 def write_load_log(con: duckdb.DuckDBPyConnection, entry: LoadLogEntry) -> None:
     values = {**asdict(entry), "outcome": str(entry.outcome)}
     columns = ", ".join(f"${name} AS {name}" for name in values if name != "loaded_at")
