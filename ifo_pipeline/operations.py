@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
-from ifo_pipeline.ingest.fileinfo import file_identity
+from ifo_pipeline.ingest.fileinfo import file_identity, identities_kept_in
 from ifo_pipeline.ingest.ops_log import loaded_hashes
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
@@ -94,12 +94,13 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
     """The months of the landed ledger and volume files not loaded yet (see months_of)."""
     with closing(connect(settings.warehouse_path)) as con:
         seen = loaded_hashes(con)
-    new = [
-        str(path.relative_to(settings.landing_dir))
-        for source in (LEDGER, VOLUMES)
-        for path in landed_files(settings.landing_dir, source)
-        if file_identity(path) not in seen
-    ]
+    with identities_kept_in(settings.file_identities):
+        new = [
+            str(path.relative_to(settings.landing_dir))
+            for source in (LEDGER, VOLUMES)
+            for path in landed_files(settings.landing_dir, source)
+            if file_identity(path) not in seen
+        ]
     return months_of(settings.landing_dir, new)
 
 
@@ -118,10 +119,13 @@ def nothing_new(settings: Settings) -> bool:
         ).fetchone()
     if last is None or last != ("succeeded", True):
         return False
-    for source in (*FILE_SOURCES, COLUMN_MAP):
-        for path in landed_files(settings.landing_dir, source):
-            if file_identity(path) not in seen:
-                return False
+    with identities_kept_in(settings.file_identities):
+        if any(
+            file_identity(path) not in seen
+            for source in (*FILE_SOURCES, COLUMN_MAP)
+            for path in landed_files(settings.landing_dir, source)
+        ):
+            return False
     fetch = latest_fetch(settings.landing_dir)
     return fetch is None or fetch_identity(fetch) in seen
 

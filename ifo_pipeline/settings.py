@@ -126,6 +126,11 @@ class Settings:
         return self.warehouse_dir / "dbt" / "logs"
 
     @property
+    def file_identities(self) -> Path:
+        """The landed files' SHA-256s, by inode, size and times (ingest/fileinfo.py)."""
+        return self.warehouse_dir / "file_identities.json"
+
+    @property
     def dbt_build_basis(self) -> Path:
         """What the marts were last built from (ifo_pipeline/incremental.py)."""
         return self.warehouse_dir / "dbt" / "build_basis.json"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import time
 from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
@@ -218,6 +219,85 @@ def test_a_night_does_not_read_a_loaded_file_again(settings, tmp_path, monkeypat
         (second.name, "loaded"),
     ]
     assert read == [second.name]
+
+
+@pytest.fixture
+def new_process(monkeypatch):
+    """What a later process knows of the files' hashes: nothing but the kept file. Returns the
+    names of the files it reads in full."""
+    from ifo_pipeline.ingest import fileinfo
+
+    read: list[str] = []
+
+    def start() -> list[str]:
+        monkeypatch.setattr(fileinfo, "_IDENTITIES", {})
+        monkeypatch.setattr(fileinfo, "_SETTLED", set())
+        read.clear()
+        return read
+
+    monkeypatch.setattr(
+        fileinfo,
+        "inspect_file",
+        lambda path, text=True: read.append(path.name) or inspect_file(path, text),
+    )
+    return start
+
+
+def test_the_next_night_knows_a_settled_file_without_reading_it(
+    settings, tmp_path, monkeypatch, new_process
+):
+    """The landed files' hashes are kept across runs by inode, size and times: a night reads
+    only what is new, not the whole landed history. The kept file holds no file name."""
+    from ifo_pipeline.ingest import fileinfo
+
+    monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)  # every file counts as settled
+    name = f"huvudbok_{fake_personnummer(random.Random(7))}.csv"
+    ledger_file(tmp_path, name, [line("201901", "1,00")])
+    new_process()
+    assert pending_months(settings) == ({201901}, False)
+    kept = settings.file_identities.read_text()
+    assert "huvudbok" not in kept and name.split("_")[1][:6] not in kept
+
+    read = new_process()
+    assert pending_months(settings) == ({201901}, False)
+    assert read == []
+
+
+def test_a_file_rewritten_in_place_is_read_again_the_next_night(
+    settings, tmp_path, monkeypatch, new_process
+):
+    """Same size, modification time put back: the change time still moves with the write."""
+    from ifo_pipeline.ingest import fileinfo
+
+    monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)
+    path = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00")])
+    new_process()
+    assert pending_months(settings) == ({201901}, False)
+    before = path.stat()
+    time.sleep(0.05)  # past the clock tick of the file's times
+    path.write_bytes(path.read_bytes().replace(b"201901;", b"201902;"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    read = new_process()
+    assert pending_months(settings) == ({201902}, False)
+    assert read == [path.name]
+
+
+def test_a_file_just_written_is_not_kept_and_a_broken_kept_file_is_hashed_over(
+    settings, tmp_path, new_process
+):
+    """A file changed within the last seconds may change again without its times showing it
+    (a coarse clock, a network share): its hash serves the process that took it only."""
+    path = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00")])
+    new_process()
+    assert pending_months(settings) == ({201901}, False)
+    read = new_process()
+    assert pending_months(settings) == ({201901}, False)
+    assert read == [path.name]
+
+    settings.file_identities.write_text('{"not": "an entry"')
+    read = new_process()
+    assert pending_months(settings) == ({201901}, False)
+    assert read == [path.name]
 
 
 def test_a_directory_and_a_dangling_link_are_refused_once(settings):

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
+import os
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,36 +232,97 @@ def not_a_file_identity(path: Path) -> str:
     ).hexdigest()
 
 
-# The SHA-256s of files hashed in this process, by what identifies their bytes on disk.
-_IDENTITIES: dict[tuple, str] = {}
+# The SHA-256s of files hashed, by what identifies their bytes on disk (`_stat_key`); kept
+# across processes in a file (`identities_kept_in`), so that a night does not hash the whole
+# landed history again to find the one new file.
+_IDENTITIES: dict[str, str] = {}
+# The entries that may be kept: read from the file, or hashed once their file had settled.
+_SETTLED: set[str] = set()
+# The keys looked up within each open `identities_kept_in`.
+_SCOPES: list[set[str]] = []
+# A file changed this recently can change again without its times showing it (a filesystem's
+# clock ticks, a network share's whole seconds): its hash serves this process only.
+SETTLE_SECONDS = 2.0
+FORGET_DAYS = 30
 
 
-def _stat_key(path: Path) -> tuple | None:
+def _stat_key(path: Path) -> tuple[str, int] | None:
+    """The key of the file's bytes as they are now, and when they last changed (ns). The
+    change time moves with every write and no tool can set it back; the name is in the key
+    only hashed (a kept file must not hold the landed names, which can hold a person's)."""
     try:
         stat = path.stat()
     except OSError:
         return None
-    return (str(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    identity = (path, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    key = hashlib.sha256(repr(identity).encode()).hexdigest()
+    for scope in _SCOPES:
+        scope.add(key)
+    return key, max(stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 def known_identity(path: Path) -> str | None:
-    """The SHA-256 `file_identity` found for `path` earlier in this process, if the file's
-    inode, size and modification time are still the same (a file replaced meanwhile has
-    another inode or time): a night hashes each landed file once, not once per question."""
-    key = _stat_key(path)
-    return _IDENTITIES.get(key) if key else None
+    """The SHA-256 `file_identity` found for `path` before, if the file's inode, size and
+    times are still the same (a file replaced meanwhile has another inode or time): a night
+    hashes each landed file once, not once per question, and not again the next night."""
+    found = _stat_key(path)
+    return _IDENTITIES.get(found[0]) if found else None
 
 
 def file_identity(path: Path) -> str:
     """The SHA-256 a load would log the file under; never raises (an empty or unreadable file
     has one too, so that it is refused once, not found new every night)."""
-    key = _stat_key(path)
-    if key is not None and key in _IDENTITIES:
-        return _IDENTITIES[key]
+    found = _stat_key(path)
+    if found is not None and found[0] in _IDENTITIES:
+        return _IDENTITIES[found[0]]
     try:
         identity = inspect_file(path, text=False).sha256
     except FileRejected as exc:
         return exc.sha256 or not_a_file_identity(path)
-    if key is not None:
+    if found is not None:
+        key, changed_ns = found
         _IDENTITIES[key] = identity
+        if time.time_ns() - changed_ns > SETTLE_SECONDS * 1e9:
+            _SETTLED.add(key)
     return identity
+
+
+@contextmanager
+def identities_kept_in(state_file: Path) -> Iterator[None]:
+    """Within: `file_identity` also knows the SHA-256s kept in `state_file` by earlier
+    processes. Afterwards the file also keeps those of the settled files looked up within; an
+    entry not looked up for `FORGET_DAYS` is dropped (its file is no longer landed). An
+    unreadable or unwritable file costs hashing again, nothing else."""
+    kept = _read_kept(state_file)
+    for key, (identity, _) in kept.items():
+        _IDENTITIES[key] = identity
+        _SETTLED.add(key)
+    scope: set[str] = set()
+    _SCOPES.append(scope)
+    try:
+        yield
+    finally:
+        _SCOPES.remove(scope)
+    today = int(time.time() // 86400)
+    keep = {k: v for k, v in kept.items() if today - v[1] <= FORGET_DAYS}
+    keep |= {k: (_IDENTITIES[k], today) for k in scope & _SETTLED if k in _IDENTITIES}
+    if keep != kept:
+        staging = state_file.with_name(f".{state_file.name}.{os.getpid()}.tmp")
+        try:
+            staging.write_text(json.dumps({k: list(v) for k, v in sorted(keep.items())}))
+            os.replace(staging, state_file)
+        except OSError:
+            staging.unlink(missing_ok=True)
+
+
+def _read_kept(state_file: Path) -> dict[str, tuple[str, int]]:
+    """{key: (SHA-256, the day it was last looked up)}; empty if unreadable."""
+    try:
+        entries = json.loads(state_file.read_text())
+        return {
+            key: (identity, int(day))
+            for key, (identity, day) in entries.items()
+            if isinstance(key, str) and isinstance(identity, str)
+        }
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
