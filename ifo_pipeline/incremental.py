@@ -15,7 +15,9 @@ fingerprint of each source's rows. Against it:
 
 The basis is written only after a successful build of the whole project: after a failed or a
 partial build, the next night compares against the last whole one and so builds again whatever
-changed since.
+changed since. A partial build on the same project (the Kolada job's) that built and tested
+everything a source feeds updates that source's fingerprint alone: the next night does not build
+the Kolada marts again for a fetch the Kolada job has already built them from.
 """
 
 from __future__ import annotations
@@ -102,7 +104,20 @@ class BuildBasis:
     def record(self, sources: Mapping[str, str | None]) -> None:
         """After a successful build of the whole project from sources with these fingerprints
         (an unknown one is left out, so the next build counts it as changed)."""
-        sources = {k: v for k, v in sources.items() if v is not None}
+        self._write({k: v for k, v in sources.items() if v is not None})
+
+    def add(self, sources: Mapping[str, str | None]) -> None:
+        """After a successful build of part of the same project that built and tested
+        everything these sources feed (the Kolada job's): their fingerprints replace the ones
+        recorded, the other sources' stay as the last whole build read them."""
+        if self.stale():  # only a whole build records a new project
+            return
+        known = {k: v for k, v in sources.items() if v is not None}
+        if any(self._sources.get(k) != v for k, v in known.items()):
+            self._write({**self._sources, **known})
+
+    def _write(self, sources: Mapping[str, str]) -> None:
+        self._sources = dict(sources)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         staging = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
         staging.write_text(
@@ -171,6 +186,11 @@ class Lineage:
                     found.add(child)
                     pending.append(child)
         return found
+
+    def fully_built(self, sources: Iterable[str], built: set[str]) -> set[str]:
+        """The `sources` every model and test downstream of which is in `built` (the nodes a
+        partial build ran successfully): what they feed is as their rows are now."""
+        return {source for source in sources if self.downstream([source]) <= built}
 
     def same_project_build(self, changed_sources: Iterable[str]) -> SameProjectBuild:
         """What a build on the same project makes again: the tables (and incremental models)

@@ -238,6 +238,28 @@ def test_a_changed_dbt_project_is_built_whole_once(tmp_path):
     assert BuildBasis(state, project).stale()
 
 
+def test_a_partial_build_adds_the_sources_it_built_everything_of(tmp_path):
+    """The Kolada job builds what the Kolada tables feed: their fingerprints join the record,
+    so the next night does not build the Kolada marts again; the ledger's stay as the last
+    whole build read them. On a changed project only a whole build records anything."""
+    project = tmp_path / "dbt_project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: ifo\n")
+    (project / "profiles.yml").write_text("ifo: {}\n")
+    state = tmp_path / "build_basis.json"
+    ledger, kolada = "source.ifo.raw.ledger_lines", "source.ifo.raw.kolada_values"
+    BuildBasis(state, project).record({ledger: "10:1", kolada: "5:1"})
+
+    BuildBasis(state, project).add({kolada: "6:2", ledger: None})
+    now = {ledger: "11:2", kolada: "6:2"}
+    assert BuildBasis(state, project).changed_sources(now) == {ledger}
+
+    (project / "models" / "m.sql").write_text("select 1\n")  # the project changed
+    BuildBasis(state, project).add({kolada: "7:3"})
+    assert BuildBasis(state, project).stale()
+    assert json.loads(state.read_text())["sources"] == {ledger: "10:1", kolada: "6:2"}
+
+
 def test_a_source_s_fingerprint_follows_its_rows_not_their_order(tmp_path):
     project = tmp_path / "dbt_project"
     (project / "models").mkdir(parents=True)
@@ -316,5 +338,10 @@ def test_a_night_on_the_same_project_builds_what_the_changed_sources_feed():
     assert not night.builds_nothing  # the report, its test and the view's test
 
     assert lineage.same_project_build(set()).builds_nothing
+
+    # A partial build: a source counts as built from when all it feeds was built and tested.
+    volumes_built = {"model.ifo.volumes", "test.ifo.volumes_test"}
+    assert lineage.fully_built({ledger, volumes}, volumes_built) == {volumes}
+    assert lineage.fully_built({volumes}, {"model.ifo.volumes"}) == set()  # its test failed
     everything = lineage.same_project_build({ledger, volumes})
     assert everything.exclude == ["config.materialized:view", "resource_type:seed"]

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
+from ifo_pipeline.incremental import BuildBasis, source_fingerprints
+from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.landing import MANIFEST
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.runner import run_pipeline
@@ -152,6 +154,13 @@ def test_a_nightly_fetch_that_fails_twice_then_answers_completes(tmp_path, https
         ).fetchall()
     # The fetched responses, one per year (batched by year), with URL, hash and fetch time.
     assert [m[0].split("/year/")[1][:4] for m in logged] == ["2017", "2018", "2019"]
+    # The Kolada job built everything the fetch feeds: the next night does not build it again.
+    recorded = json.loads(settings.dbt_build_basis.read_text())["sources"]
+    kolada = {s: s.removeprefix("source.ifo.") for s in recorded if ".raw.kolada" in s}
+    assert len(kolada) == 5
+    with closing(connect(settings.warehouse_path)) as con:
+        now = source_fingerprints(con, kolada)
+    assert BuildBasis(settings.dbt_build_basis).changed_sources(now) == set()
 
 
 def test_a_fetch_that_keeps_failing_names_the_url_and_keeps_the_old_data(tmp_path, httpserver):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ REPORT_KEY = dg.AssetKey(["published", "month_report"])
 # A run tagged so rebuilds them whole (`ifo run --force`, `--months`).
 FULL_REFRESH_TAG = "ifo/full_refresh"
 KEPT_DBT_INVOCATIONS = 10
+# dbt's statuses of a node that was built, or a test that ran without failing.
+SUCCEEDED = ("success", "pass", "warn")
 
 
 class IfoDbtTranslator(DagsterDbtTranslator):
@@ -82,23 +85,35 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         full_refresh = basis.stale() or context.run.tags.get(FULL_REFRESH_TAG) == "true"
         # Only a build of the whole project, as a night's, leaves anything standing and records
         # what it was built from: a subset (the Kolada job's, one picked in the UI) is built
-        # as dagster-dbt selects it. (`context.assets_def` is the subset.)
+        # as dagster-dbt selects it, and adds to the record only the sources everything of
+        # which it built and tested. (`context.assets_def` is the subset.)
         whole = context.selected_asset_keys == ifo_dbt_models.keys and (
             context.selected_asset_check_keys == ifo_dbt_models.check_keys
         )
-        built_from: dict[str, str | None] = {}  # what a whole build reads, for the next one
-        if whole:
+        # What the build reads, for the next one: every source for a whole build; for a part
+        # of it on the same project (the Kolada job's), the sources all of whose models it
+        # selects, should it build and test everything they feed.
+        reads = lineage.sources
+        if not whole:
+            selected = context.selected_asset_keys
+            reads = {} if basis.stale() else _feeding_only(lineage, key_of, selected)
+        built_from: dict[str, str | None] = {}
+        if reads:
             with closing(connect(settings.warehouse_path)) as con:
-                built_from = source_fingerprints(con, lineage.sources)
+                built_from = source_fingerprints(con, reads)
         release(settings.warehouse_path)  # dbt's own process opens the file
         if full_refresh or not whole:
             if full_refresh:
                 context.log.info(
                     "the project is built whole, incremental models too (--full-refresh)"
                 )
+            succeeded: set[str] = set()
             yield from _dbt_build(
-                context, dbt, settings.dbt_target_dir, dbt_build_args(full_refresh)
+                context, dbt, settings.dbt_target_dir, dbt_build_args(full_refresh), succeeded
             )
+            if not whole:
+                covered = lineage.fully_built(built_from, succeeded)
+                basis.add({s: f for s, f in built_from.items() if s in covered})
         else:
             changed = basis.changed_sources(built_from)
             plan = lineage.same_project_build(changed)
@@ -124,15 +139,35 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
 
 
 def _dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, target_dir: Path, args: list[str]
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    target_dir: Path,
+    args: list[str],
+    succeeded: set[str] | None = None,
 ) -> Iterator[Any]:
-    """dbt's events, the invocation's parse kept for the next one (`target_dir`)."""
+    """dbt's events, the invocation's parse kept for the next one (`target_dir`); the nodes
+    that were built or passed go into `succeeded`."""
     invocation = dbt.cli(args, context=context)
     try:
         yield from invocation.stream()
     finally:  # a step ended early (an error handling an event) must not leave dbt running
         _stop(invocation.process)
     keep_partial_parse(invocation.target_path, target_dir)
+    if succeeded is not None:
+        results = invocation.get_artifact("run_results.json")["results"]
+        succeeded.update(r["unique_id"] for r in results if r["status"] in SUCCEEDED)
+
+
+def _feeding_only(
+    lineage: Lineage, key_of: Mapping[str, dg.AssetKey], selected: AbstractSet[dg.AssetKey]
+) -> dict[str, str]:
+    """The sources (id -> `schema.table`) whose models are all among the `selected` assets."""
+    return {
+        source: relation
+        for source, relation in lineage.sources.items()
+        if (feeds := {key_of[u] for u in lineage.downstream([source]) if u in key_of})
+        and feeds <= selected
+    }
 
 
 def _with_standing(
