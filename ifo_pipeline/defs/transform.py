@@ -109,9 +109,13 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 )
             succeeded: set[str] = set()
             yield from _dbt_build(
-                context, dbt, settings.dbt_target_dir, dbt_build_args(full_refresh), succeeded
+                context,
+                dbt,
+                settings.dbt_target_dir,
+                dbt_build_args(full_refresh),
+                succeeded if built_from and not whole else None,
             )
-            if not whole:
+            if succeeded:
                 covered = lineage.fully_built(built_from, succeeded)
                 basis.add({s: f for s, f in built_from.items() if s in covered})
         else:
