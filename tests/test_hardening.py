@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import sys
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +25,31 @@ from ifo_pipeline.privacy import find_identity_numbers
 from ifo_pipeline.sample.generator import fake_personnummer
 from tests.conftest import write_text
 from tests.test_ledger_loading import HEADER, ledger_file
+
+_RECORDING: list[tuple[Path, list[str]]] = []
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if event == "open" and _RECORDING and isinstance(args[0], str | os.PathLike):
+        path = Path(args[0])
+        for folder, names in _RECORDING:
+            if path.is_relative_to(folder):
+                names.append(path.name)
+
+
+sys.addaudithook(_record_open)  # an audit hook cannot be removed: it records only when asked
+
+
+@contextmanager
+def opened_in(folder: Path) -> Iterator[list[str]]:
+    """The names of the files under `folder` that Python opens within, in any thread (Python's
+    audit events: DuckDB's and Arrow's own reads are not seen)."""
+    names: list[str] = []
+    _RECORDING.append((folder, names))
+    try:
+        yield names
+    finally:
+        _RECORDING.remove((folder, names))
 
 
 def rows_by_period(con) -> dict[int, tuple[int, Decimal]]:
@@ -198,22 +225,15 @@ def test_a_file_rewritten_in_place_gets_its_new_identity(tmp_path):
     assert file_identity(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
 
 
-def test_a_night_does_not_read_a_loaded_file_again(settings, tmp_path, monkeypatch):
+def test_a_night_does_not_read_a_loaded_file_again(settings, tmp_path):
     """The months a night covers are found by hashing the landed files; the load then knows
     a loaded file by that hash and does not read it again. A new file is read in full."""
-    from ifo_pipeline.ingest import csv_loader
-
     first = ledger_file(tmp_path, "huvudbok_201901.csv", [line("201901", "1,00")])
     assert [f.outcome for f in load_source(settings, LEDGER)] == ["loaded"]
     second = ledger_file(tmp_path, "huvudbok_201902.csv", [line("201902", "2,00")])
     assert pending_months(settings) == ({201902}, False)  # hashes both
-    read = []
-    monkeypatch.setattr(
-        csv_loader,
-        "inspect_file",
-        lambda path, text=True: read.append(path.name) or inspect_file(path, text),
-    )
-    loads = load_source(settings, LEDGER)
+    with opened_in(settings.landing_dir) as read:
+        loads = load_source(settings, LEDGER)
     assert [(f.file_name, f.outcome) for f in loads] == [
         (first.name, "already_loaded"),
         (second.name, "loaded"),
@@ -349,6 +369,27 @@ def test_a_file_that_changes_while_it_is_read_is_refused(settings, tmp_path):
         fh.write(line("201903", "2,00") + "\n")
     with pytest.raises(FileRejected, match="changed while it was read"):
         archive_masked(info, "ledger", settings.archive_dir)
+    assert not list(settings.archive_dir.rglob("growing.csv"))
+
+
+def test_a_file_written_to_while_it_is_read_for_its_archive_is_refused(
+    settings, tmp_path, monkeypatch
+):
+    """The one read that hashes and archives a new file cannot see a writer by comparing two
+    hashes: the file's size and times before and after the read tell."""
+    from ifo_pipeline.ingest import archive
+
+    path = ledger_file(tmp_path, "growing.csv", [line("201903", "1,00")])
+    mask_bytes = archive.mask_bytes
+
+    def masked_while_the_export_writes(data: bytes) -> bytes:
+        with path.open("a") as fh:
+            fh.write(line("201903", "2,00") + "\n")
+        return mask_bytes(data)
+
+    monkeypatch.setattr(archive, "mask_bytes", masked_while_the_export_writes)
+    with pytest.raises(FileRejected, match="changed while it was read"):
+        archive.inspect_and_archive(path, "ledger", settings.archive_dir)
     assert not list(settings.archive_dir.rglob("growing.csv"))
 
 
@@ -491,25 +532,58 @@ def test_the_same_bytes_twice_in_one_night_are_archived_once(settings, tmp_path)
     assert archived == [first.name]
 
 
-def test_a_file_the_archive_cannot_take_is_refused_and_the_next_one_loads(
-    settings, tmp_path, monkeypatch
-):
+def test_a_file_the_archive_cannot_take_is_refused_and_the_next_one_loads(settings, tmp_path):
     """An error met while archiving ahead is the file's outcome, as if met in its load."""
-    from ifo_pipeline.ingest import csv_loader
-
-    ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00")])
+    first = ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00")])
     later = ledger_file(tmp_path, "huvudbok_b.csv", [line("201902", "2,00")])
     os.utime(later, ns=(later.stat().st_mtime_ns + 10**9,) * 2)
-
-    def full_disk(info, folder, archive_dir):
-        if info.path.name == "huvudbok_a.csv":
-            raise OSError(28, "No space left on device")
-        return archive_masked(info, folder, archive_dir)
-
-    monkeypatch.setattr(csv_loader, "archive_masked", full_disk)
+    # Where the first file's archive folder would go, a file stands in the way.
+    sha256 = hashlib.sha256(first.read_bytes()).hexdigest()
+    write_text(settings.archive_dir / "ledger" / sha256, "not a folder")
     loads = load_source(settings, LEDGER)
     assert [(f.file_name, f.outcome) for f in loads] == [
         ("huvudbok_a.csv", "rejected"),
         ("huvudbok_b.csv", "loaded"),
     ]
-    assert "No space left on device" in loads[0].message
+    assert "the archive cannot take the file (FileExistsError" in loads[0].message
+    assert not list(settings.archive_dir.rglob(".*.tmp"))  # no staging copy left behind
+
+
+def test_a_new_file_is_read_once_for_its_identity_encoding_and_archive(settings, tmp_path):
+    """Its hash, its encoding and its masked archive copy come from one read of the landed
+    file; the load parses the archived copy."""
+    rng = random.Random(3)
+    pnr = fake_personnummer(rng)
+    landed = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00", f"avser {pnr}")])
+    with opened_in(settings.landing_dir) as opened:
+        [loaded] = load_source(settings, LEDGER)
+    assert loaded.outcome == "loaded"
+    assert opened == [landed.name]
+    [copy] = (settings.archive_dir / "ledger").rglob("huvudbok_2019.csv")
+    assert copy.parent.name == hashlib.sha256(landed.read_bytes()).hexdigest()
+    assert copy.read_bytes() == landed.read_bytes().replace(pnr.encode(), b"[personnummer]")
+
+
+def test_the_archive_copy_masks_lines_across_its_batches(settings, tmp_path):
+    """The copy is masked many megabytes at a time: a personnummer on the line that straddles
+    a batch's end, or on the last line without a line break, is masked all the same."""
+    from ifo_pipeline.ingest.archive import CHUNK, inspect_and_archive
+
+    pnr = fake_personnummer(random.Random(5))
+    filler = (line("201901", "1,00", "x" * 60) + "\n").encode()
+    before_end = CHUNK - len(filler) // 2  # the straddling line starts half a line before
+    data = (HEADER + "\n").encode() + filler * (before_end // len(filler) - 1)
+    data += b"y" * (before_end - len(data) - 1) + b"\n"
+    data += (line("201901", "2,00", f"avser {pnr}") + "\n").encode() + filler * 10
+    data += line("201901", "3,00", f"avser {pnr}").encode()
+    path = tmp_path / "huvudbok_2019.csv"
+    path.write_bytes(data)
+    info, archived = inspect_and_archive(path, "ledger", settings.archive_dir)
+    assert info.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    masked = path.read_bytes().replace(pnr.encode(), b"[personnummer]")
+    assert archived.path.read_bytes() == masked
+    assert archived.sha256 == hashlib.sha256(masked).hexdigest()
+    # Bytes seen before are not archived again; the copy's staging file is gone either way.
+    assert inspect_and_archive(path, "other", settings.archive_dir, {info.sha256})[1] is None
+    assert not list(settings.archive_dir.rglob(".*.tmp"))
+    assert not (settings.archive_dir / "other" / info.sha256).exists()

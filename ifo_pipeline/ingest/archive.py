@@ -2,8 +2,10 @@
 
 The delivered bytes are streamed once: hashed (the file's identity stays the SHA-256 of what was
 delivered), masked for personal identity numbers, and written beside their final name, then
-renamed into place. Every load parses this masked copy, never the landed file, so a month
-reloaded from the archive later gives exactly the rows of the first load.
+renamed into place. A new landed text file is inspected (`inspect_file`: its encoding, its
+lines) in the same read (`inspect_and_archive`). Every load parses this masked copy, never the
+landed file, so a month reloaded from the archive later gives exactly the rows of the first
+load.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ import hashlib
 import io
 import os
 import shutil
+import threading
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
 from ifo_pipeline.privacy import mask_bytes, mask_text
 
 CHUNK = 16 << 20
+STILL_WRITTEN = (
+    "the file changed while it was read: it is probably still being written; "
+    "the complete file is loaded by the first run that finds it unchanged"
+)
 
 
 @dataclass(frozen=True)
@@ -43,34 +52,130 @@ def archive_masked(info: FileInfo, folder: str, archive_dir: Path) -> Archived:
         else:
             delivered, masked = _masked_text(info.path, staging)
         if delivered != info.sha256:
-            raise FileRejected(
-                "the file changed while it was read: it is probably still being written; "
-                "the complete file is loaded by the first run that finds it unchanged"
-            )
+            raise FileRejected(STILL_WRITTEN)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
     return Archived(target, masked)
 
 
+def inspect_and_archive(
+    path: Path, folder: str, archive_dir: Path, seen: Container[str] = ()
+) -> tuple[FileInfo, Archived | FileRejected | None]:
+    """`inspect_file` and the masked archive copy of a landed text file, in one read of it.
+
+    The copy is not kept when the file's SHA-256 is in `seen` (its bytes were archived before):
+    None. An error writing the copy (a full disk) does not stop the inspection: the refusal it
+    makes is returned in the copy's place, for the load to raise. Raises what `inspect_file`
+    raises."""
+    # Named by the process and thread: the file's hash, and so its folder, is known at the end.
+    staging = archive_dir / folder / f".incoming.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        before = _written(path)
+        with MaskedCopy(staging) as copy:
+            info = inspect_file(path, sink=copy.write)
+        if _written(path) != before:  # what was read may be a part of what is being written
+            exc = FileRejected(STILL_WRITTEN)
+            exc.sha256, exc.size_bytes = info.sha256, info.size_bytes
+            raise exc
+        if info.sha256 in seen:
+            return info, None
+        if copy.error is not None:
+            return info, _not_archived(copy.error)
+        try:
+            target = archive_path(archive_dir, folder, info.sha256, path.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, target)
+        except OSError as exc:
+            return info, _not_archived(exc)
+        return info, Archived(target, copy.sha256)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def _written(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is written to or replaced."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _not_archived(exc: Exception) -> FileRejected:
+    return FileRejected(f"the archive cannot take the file ({type(exc).__name__}: {exc})")
+
+
+class MaskedCopy:
+    """Writes the bytes it is given to `path` masked (`mask_bytes`, on whole lines), and hashes
+    what it writes. Lines are masked many megabytes at a time: Arrow's kernels cost per call.
+    An error opening or writing the file is kept in `error`, not raised: the reader goes on."""
+
+    def __init__(self, path: Path) -> None:
+        self._masked = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self.error: Exception | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file: io.BufferedWriter | None = path.open("wb")
+        except OSError as exc:
+            self._file, self.error = None, exc
+
+    @property
+    def sha256(self) -> str:
+        return self._masked.hexdigest()
+
+    def write(self, chunk: bytes) -> None:
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= CHUNK:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        data = b"".join(self._pending)
+        # Mask whole lines only (LF, CRLF or CR-only endings): cut after the last break.
+        cut = len(data) if final else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        carry = data[cut:]
+        self._pending, self._pending_size = ([carry], len(carry)) if carry else ([], 0)
+        kept = mask_bytes(data[:cut])
+        self._masked.update(kept)
+        if self._file is not None and self.error is None:
+            try:
+                self._file.write(kept)
+            except OSError as exc:
+                self.error = exc
+
+    def __enter__(self) -> MaskedCopy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._flush(final=True)
+        finally:
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError as close_error:  # the last bytes did not reach the disk
+                    self.error = self.error or close_error
+
+
 def _masked_text(source: Path, staging: Path) -> tuple[str, str]:
     """Stream a text file: hash what is read, mask whole lines, hash and write what is kept."""
-    delivered, masked = hashlib.sha256(), hashlib.sha256()
-    carry = b""
-    with source.open("rb") as src, staging.open("wb") as dst:
+    delivered = hashlib.sha256()
+    with source.open("rb") as src, MaskedCopy(staging) as copy:
         while chunk := src.read(CHUNK):
             delivered.update(chunk)
-            data = carry + chunk
-            # Mask whole lines only (LF, CRLF or CR-only endings): cut after the last break.
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            carry = data[cut:]
-            kept = mask_bytes(data[:cut])
-            masked.update(kept)
-            dst.write(kept)
-        kept = mask_bytes(carry)
-        masked.update(kept)
-        dst.write(kept)
-    return delivered.hexdigest(), masked.hexdigest()
+            copy.write(chunk)
+    if copy.error is not None:
+        raise copy.error
+    return delivered.hexdigest(), copy.sha256
 
 
 def _masked_workbook(source: Path, staging: Path) -> tuple[str, str]:

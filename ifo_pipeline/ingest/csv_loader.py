@@ -24,7 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ifo_pipeline.ingest.archive import Archived, archive_masked, mask_in_place
+from ifo_pipeline.ingest.archive import (
+    Archived,
+    archive_masked,
+    inspect_and_archive,
+    mask_in_place,
+)
 from ifo_pipeline.ingest.declarations import (
     CsvSource,
     LandedSource,
@@ -81,16 +86,16 @@ class PreparedFile:
 
     path: Path
     inspected: FileInfo | FileRejected | None = None  # None: loaded before, not read again
-    archived: Archived | Exception | None = None  # None: not made (bytes seen before)
+    archived: Archived | FileRejected | None = None  # None: not made (bytes seen before)
 
 
 def prepared_files(
     paths: list[Path], folder: str, archive_dir: Path, loaded: set[str]
 ) -> Iterator[PreparedFile]:
-    """Each file of `paths` inspected and archived, in order; `loaded`: the SHA-256s already
-    in ops.load_log, whose files are not read. Meant to run one file ahead of the loads in a
-    background thread (`prefetch.prefetched`): hashing and masking keep one core busy, the
-    parse before them both."""
+    """Each file of `paths` inspected and archived in one read of it, in order; `loaded`: the
+    SHA-256s already in ops.load_log, whose files are not read. Meant to run one file ahead of
+    the loads in a background thread (`prefetch.prefetched`): hashing and masking keep one core
+    busy, the parse before them both."""
     seen = set(loaded)
     for path in paths:
         known = known_identity(path)
@@ -98,18 +103,12 @@ def prepared_files(
             yield PreparedFile(path)
             continue
         try:
-            info = inspect_file(path)
+            # The same bytes twice tonight are archived once: the first one's load answers.
+            info, archived = inspect_and_archive(path, folder, archive_dir, seen)
         except FileRejected as exc:
             yield PreparedFile(path, exc)
             continue
-        if info.sha256 in seen:  # the same bytes twice tonight: the first one's load answers
-            yield PreparedFile(path, info)
-            continue
         seen.add(info.sha256)
-        try:
-            archived: Archived | Exception = archive_masked(info, folder, archive_dir)
-        except Exception as exc:
-            archived = exc
         yield PreparedFile(path, info, archived)
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,11 +74,14 @@ def sniff_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def inspect_file(path: Path, text: bool = True) -> FileInfo:
+def inspect_file(
+    path: Path, text: bool = True, sink: Callable[[bytes], None] | None = None
+) -> FileInfo:
     """Hash, size and encoding of `path`; raises FileRejected for undecodable or empty files,
     and for anything that is not a readable regular file (a directory, a dangling link).
 
     `text=False` (a workbook, a binary format): hash and size only, encoding "binary".
+    `sink`: given every chunk as it is read (the archive's copy is made in the same read).
     """
     if not path.is_file():
         what = (
@@ -97,6 +100,7 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
     utf8_error_at: int | None = None
     legacy = _LegacyEvidence()
     replacement_at: int | None = None
+    head = last = b""  # the first three bytes (a BOM?) and the last one (a final line break?)
     try:
         fh = path.open("rb")
     except OSError as os_error:
@@ -106,6 +110,9 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
     with fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
+            if sink is not None:
+                sink(chunk)
+            head, last = head or chunk[:3], chunk[-1:]
             if not text:  # the identity only: no decoding
                 size += len(chunk)
                 continue
@@ -134,15 +141,15 @@ def inspect_file(path: Path, text: bool = True) -> FileInfo:
             raise exc
         return FileInfo(path, digest.hexdigest(), size, "binary", 0)
     try:
-        encoding = _encoding(path, size, utf8_error_at, replacement_at, legacy)
+        encoding = _encoding(path, head, size, utf8_error_at, replacement_at, legacy)
     except FileRejected as exc:
         # Every empty file has the same bytes: named by its name, each is refused in its own
         # right instead of passing for a copy of another.
-        empty = size == 0 or (size <= 3 and _starts_with_bom(path))
+        empty = size == 0 or (size <= 3 and head == UTF8_BOM)
         exc.sha256 = not_a_file_identity(path) if empty else digest.hexdigest()
         exc.size_bytes = size
         raise
-    line_count = newlines + (0 if _ends_with_newline(path) else 1)
+    line_count = newlines + (0 if last == b"\n" else 1)
     return FileInfo(path, digest.hexdigest(), size, encoding, line_count)
 
 
@@ -182,12 +189,13 @@ class _LegacyEvidence:
 
 def _encoding(
     path: Path,
+    head: bytes,
     size: int,
     utf8_error_at: int | None,
     replacement_at: int | None,
     legacy: _LegacyEvidence,
 ) -> str:
-    if size == 0 or (size <= 3 and _starts_with_bom(path)):
+    if size == 0 or (size <= 3 and head == UTF8_BOM):
         raise FileRejected("the file is empty")
     if utf8_error_at is None:
         if replacement_at is not None:
@@ -196,7 +204,7 @@ def _encoding(
                 "once before it was exported",
                 _line_of(path, replacement_at),
             )
-        return "utf-8-sig" if _starts_with_bom(path) else "utf-8"
+        return "utf-8-sig" if head == UTF8_BOM else "utf-8"
     elif legacy.saw_utf8_sequence:
         raise FileRejected(
             "the file mixes encodings: it has UTF-8 characters, but this byte is not UTF-8",
@@ -208,20 +216,6 @@ def _encoding(
             _line_of(path, legacy.cp1252_error_at),
         )
     return "cp1252"
-
-
-def _starts_with_bom(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(3) == UTF8_BOM
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        if fh.tell() == 0:
-            return True
-        fh.seek(-1, 2)
-        return fh.read(1) == b"\n"
 
 
 def not_a_file_identity(path: Path) -> str:
