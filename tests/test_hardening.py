@@ -550,11 +550,13 @@ def test_a_file_the_archive_cannot_take_is_refused_and_the_next_one_loads(settin
 
 
 def test_a_new_file_is_read_once_for_its_identity_encoding_and_archive(settings, tmp_path):
-    """Its hash, its encoding and its masked archive copy come from one read of the landed
-    file; the load parses the archived copy."""
+    """After `ifo run`'s look for the new months (which hashes the landed files), the load
+    takes a new file's hash, encoding and masked archive copy from one read of it, and parses
+    the archived copy."""
     rng = random.Random(3)
     pnr = fake_personnummer(rng)
     landed = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00", f"avser {pnr}")])
+    assert pending_months(settings) == ({201901}, False)
     with opened_in(settings.landing_dir) as opened:
         [loaded] = load_source(settings, LEDGER)
     assert loaded.outcome == "loaded"
@@ -562,6 +564,27 @@ def test_a_new_file_is_read_once_for_its_identity_encoding_and_archive(settings,
     [copy] = (settings.archive_dir / "ledger").rglob("huvudbok_2019.csv")
     assert copy.parent.name == hashlib.sha256(landed.read_bytes()).hexdigest()
     assert copy.read_bytes() == landed.read_bytes().replace(pnr.encode(), b"[personnummer]")
+
+
+def test_a_run_started_elsewhere_does_not_read_the_loaded_files(
+    settings, tmp_path, monkeypatch, new_process
+):
+    """A run the UI or a sensor starts loads without `ifo run`'s look for new months: the
+    hashes kept across runs still spare it reading (and masking) the files loaded before."""
+    from ifo_pipeline.ingest import fileinfo
+
+    monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)  # every file counts as settled
+    first = ledger_file(tmp_path, "huvudbok_201901.csv", [line("201901", "1,00")])
+    assert [f.outcome for f in load_source(settings, LEDGER)] == ["loaded"]
+    second = ledger_file(tmp_path, "huvudbok_201902.csv", [line("201902", "2,00")])
+    new_process()
+    with opened_in(settings.landing_dir) as opened:
+        loads = load_source(settings, LEDGER)
+    assert [(f.file_name, f.outcome) for f in loads] == [
+        (first.name, "already_loaded"),
+        (second.name, "loaded"),
+    ]
+    assert opened == [second.name, second.name]  # its hash, then the read that archives it
 
 
 def test_the_archive_copy_masks_lines_across_its_batches(settings, tmp_path):

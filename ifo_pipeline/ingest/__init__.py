@@ -23,7 +23,13 @@ from ifo_pipeline.ingest.csv_loader import (
     reject_file,
     reload_months,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, not_a_file_identity
+from ifo_pipeline.ingest.fileinfo import (
+    FileInfo,
+    FileRejected,
+    identities_kept_in,
+    inspect_file,
+    not_a_file_identity,
+)
 from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome, loaded_hashes
 from ifo_pipeline.ingest.sources import (
     COLUMN_MAP,
@@ -44,9 +50,13 @@ def load_source(
     files = landed_files(settings.landing_dir, source)
     with closing(connect(settings.warehouse_path)) as con:
         column_map, refused = _column_map(con, settings)
-        # The next file is hashed and archived while this one is parsed.
+        # The next file is hashed and archived while this one is parsed. The hashes kept across
+        # runs spare a run not started by `ifo run` (the UI, a sensor's) hashing every file.
         upcoming = prepared_files(files, source.folder, settings.archive_dir, loaded_hashes(con))
-        with closing(prefetched(upcoming)) as prepared:
+        with (
+            identities_kept_in(settings.file_identities),
+            closing(prefetched(upcoming)) as prepared,
+        ):
             loads = refused + [
                 load_file(con, source, p.path, settings.archive_dir, column_map, p)
                 for p in prepared

@@ -93,13 +93,13 @@ def inspect_and_archive(
         staging.unlink(missing_ok=True)
 
 
-def _written(path: Path) -> tuple[int, int, int] | None:
+def _written(path: Path) -> tuple[int, int, int, int] | None:
     """What changes when a file is written to or replaced."""
     try:
         stat = path.stat()
     except OSError:
         return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _not_archived(exc: Exception) -> FileRejected:

@@ -39,6 +39,7 @@ from ifo_pipeline.ingest.declarations import (
 from ifo_pipeline.ingest.fileinfo import (
     FileInfo,
     FileRejected,
+    file_identity,
     inspect_file,
     known_identity,
     sniff_encoding,
@@ -98,8 +99,9 @@ def prepared_files(
     busy, the parse before them both."""
     seen = set(loaded)
     for path in paths:
-        known = known_identity(path)
-        if known is not None and known in seen:
+        # Hashed before tonight's run (`ifo run` looks for new months first), or here: a file
+        # loaded before is not read again, nor masked only to be thrown away.
+        if file_identity(path) in seen:
             yield PreparedFile(path)
             continue
         try:
