@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         "IFO_LEDGER_DUE_DAY": "0",
         "KOLADA_BASE_URL": server.url + "/v3",
         "DAGSTER_HOME": str(home),
+        # The peer sends nothing out either (dlt's anonymous telemetry is on by default).
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
     }
     measures: list[Measure] = []
 
