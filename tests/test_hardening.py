@@ -587,6 +587,27 @@ def test_a_run_started_elsewhere_does_not_read_the_loaded_files(
     assert opened == [second.name, second.name]  # its hash, then the read that archives it
 
 
+def test_the_staging_copies_a_stopped_run_left_in_the_archive_are_removed(settings, tmp_path):
+    """A run killed while it copied a file into the archive leaves its staging copy (up to a
+    whole yearly file); the next load of that source removes it, and keeps the archive."""
+    path = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00")])
+    assert [f.outcome for f in load_source(settings, LEDGER)] == ["loaded"]
+    [archived] = (settings.archive_dir / "ledger").rglob(path.name)
+    left = [
+        write_text(settings.archive_dir / "ledger" / ".incoming.4242.1.tmp", "half a file"),
+        write_text(archived.parent / f".{path.name}.4242.tmp", "half a file"),
+    ]
+    assert [f.outcome for f in load_source(settings, LEDGER)] == ["already_loaded"]
+    assert not any(p.exists() for p in left)
+    assert archived.read_bytes() == path.read_bytes()
+
+    from ifo_pipeline.ingest.volumes import VOLUMES
+
+    left = write_text(settings.archive_dir / VOLUMES.folder / ".incoming.4242.1.tmp", "half")
+    assert load_volumes(settings) == []
+    assert not left.exists()
+
+
 def test_the_archive_copy_masks_lines_across_its_batches(settings, tmp_path):
     """The copy is masked many megabytes at a time: a personnummer on the line that straddles
     a batch's end, or on the last line without a line break, is masked all the same."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from ifo_pipeline.ingest.archive import archive_masked
+from ifo_pipeline.ingest.archive import archive_masked, remove_staging_left
 from ifo_pipeline.ingest.csv_loader import (
     CsvSource,
     FileLoad,
@@ -49,6 +49,7 @@ def load_source(
     `months` (YYYYMM) no new file delivered."""
     files = landed_files(settings.landing_dir, source)
     with closing(connect(settings.warehouse_path)) as con:
+        remove_staging_left(settings.archive_dir, source.folder)
         column_map, refused = _column_map(con, settings)
         # The next file is hashed and archived while this one is parsed. The hashes kept across
         # runs spare a run not started by `ifo run` (the UI, a sensor's) hashing every file.
@@ -103,6 +104,7 @@ def load_volumes(settings: Settings, months: Sequence[int] | None = None) -> lis
     files = landed_files(settings.landing_dir, VOLUMES)
     catalogue = Catalogue.load()
     with closing(connect(settings.warehouse_path)) as con:
+        remove_staging_left(settings.archive_dir, VOLUMES.folder)
         loads = [load_volume_file(con, path, settings.archive_dir, catalogue) for path in files]
         if months is not None:
             years = {file_year(Path(f.file_name)) for f in loads if f.outcome in DELIVERED}

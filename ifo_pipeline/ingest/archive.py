@@ -93,6 +93,14 @@ def inspect_and_archive(
         staging.unlink(missing_ok=True)
 
 
+def remove_staging_left(archive_dir: Path, folder: str) -> None:
+    """Remove the staging copies a stopped run left in `folder`'s archive (killed while it
+    copied a file: up to a whole yearly file each). Call with the warehouse open for writing:
+    its lock keeps every other process's load out, so none of them is being written."""
+    for stale in (archive_dir / folder).rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def _written(path: Path) -> tuple[int, int, int, int] | None:
     """What changes when a file is written to or replaced."""
     try:
