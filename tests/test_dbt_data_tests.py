@@ -64,3 +64,14 @@ def test_the_restated_prior_year_test_fails_when_a_2019_figure_is_wrong(demo_cop
     failed = dbt_test(demo_copy, RESTATED)
     assert failed.returncode != 0, failed.stdout
     assert f"Got {changed} result" in failed.stdout
+
+
+def test_dbt_sends_no_usage_events_out(tmp_path):
+    """Nothing of a social services pipeline leaves the machine: dbt's anonymous usage events
+    are off for every dbt command (dbt_project.yml), not only in the dbt step (where
+    dagster-dbt turns them off), as Dagster's telemetry is (dagster.yaml)."""
+    run = dbt_test(tmp_path, "no_such_node")
+    assert run.returncode == 0, run.stdout
+    log = (tmp_path / "dbt" / "logs" / "dbt.log").read_text()
+    assert "'send_anonymous_usage_stats': 'False'" in log
+    assert "Sending event" not in log

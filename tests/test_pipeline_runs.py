@@ -110,12 +110,3 @@ def test_cli_prints_the_report_from_the_published_marts(demo, monkeypatch, capsy
     ]
     assert "Antal nya aktualiseringar missbruk" in out  # the volume table, with last year
     assert main(["report", "--month", "2030-01"]) == 1
-
-
-def test_dbt_sends_no_usage_events_out(demo):
-    """Nothing of a social services pipeline leaves the machine: dbt's anonymous usage events
-    are off for every invocation (dbt_project.yml), as Dagster's telemetry is (dagster.yaml)."""
-    settings, _ = demo
-    log = (settings.dbt_log_dir / "dbt.log").read_text()
-    assert "'send_anonymous_usage_stats': 'False'" in log
-    assert "Sending event" not in log
