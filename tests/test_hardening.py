@@ -549,6 +549,32 @@ def test_a_file_the_archive_cannot_take_is_refused_and_the_next_one_loads(settin
     assert not list(settings.archive_dir.rglob(".*.tmp"))  # no staging copy left behind
 
 
+def test_an_error_met_while_masking_ahead_refuses_that_file_and_the_next_one_loads(
+    settings, tmp_path, monkeypatch
+):
+    """Whatever goes wrong while a file is prepared ahead (here the masking itself fails on
+    it) is met again by its load, which refuses that file with the reason; the night goes on."""
+    from ifo_pipeline.ingest import archive
+
+    ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00", "trasig")])
+    later = ledger_file(tmp_path, "huvudbok_b.csv", [line("201902", "2,00")])
+    os.utime(later, ns=(later.stat().st_mtime_ns + 10**9,) * 2)
+    mask_bytes = archive.mask_bytes
+
+    def fails_on_one_file(data: bytes) -> bytes:
+        if b"trasig" in data:
+            raise ValueError("the masking broke on these bytes")
+        return mask_bytes(data)
+
+    monkeypatch.setattr(archive, "mask_bytes", fails_on_one_file)
+    loads = load_source(settings, LEDGER)
+    assert [(f.file_name, f.outcome) for f in loads] == [
+        ("huvudbok_a.csv", "rejected"),
+        ("huvudbok_b.csv", "loaded"),
+    ]
+    assert "the masking broke on these bytes" in loads[0].message
+
+
 def test_a_new_file_is_read_once_for_its_identity_encoding_and_archive(settings, tmp_path):
     """After `ifo run`'s look for the new months (which hashes the landed files), the load
     takes a new file's hash, encoding and masked archive copy from one read of it, and parses

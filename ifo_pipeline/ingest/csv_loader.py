@@ -86,7 +86,8 @@ class PreparedFile:
     the way is kept, to be raised where the load would have met it."""
 
     path: Path
-    inspected: FileInfo | FileRejected | None = None  # None: loaded before, not read again
+    # None: loaded before (not read again), or not prepared (the load reads it itself)
+    inspected: FileInfo | FileRejected | None = None
     archived: Archived | FileRejected | None = None  # None: not made (bytes seen before)
 
 
@@ -109,6 +110,10 @@ def prepared_files(
             info, archived = inspect_and_archive(path, folder, archive_dir, seen)
         except FileRejected as exc:
             yield PreparedFile(path, exc)
+            continue
+        except Exception:  # whatever else: the load meets it again, and refuses the file
+            log.warning("%s: not prepared ahead", path, exc_info=True)
+            yield PreparedFile(path)
             continue
         seen.add(info.sha256)
         yield PreparedFile(path, info, archived)
@@ -779,7 +784,8 @@ def reject_file(
     if info.size_bytes:
         try:
             archived = archive_masked(info, source.folder, archive_dir)
-        except (FileRejected, OSError):  # gone or changing: the log still says why
+        except Exception:  # gone, changing, or not to be masked: the log still says why
+            log.warning("%s: refused, and not archived", info.path, exc_info=True)
             archived = None
     name = mask_text(info.path.name)
     where = f", line {exc.line}" if exc.line else ""
