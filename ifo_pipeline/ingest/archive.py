@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, written_state
 from ifo_pipeline.privacy import mask_bytes, mask_text
 
 CHUNK = 16 << 20
@@ -71,10 +71,10 @@ def inspect_and_archive(
     # Named by the process and thread: the file's hash, and so its folder, is known at the end.
     staging = archive_dir / folder / f".incoming.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        before = _written(path)
+        before = written_state(path)
         with MaskedCopy(staging) as copy:
             info = inspect_file(path, sink=copy.write)
-        if _written(path) != before:  # what was read may be a part of what is being written
+        if written_state(path) != before:  # what was read may be a part of what is being written
             exc = FileRejected(STILL_WRITTEN)
             exc.sha256, exc.size_bytes = info.sha256, info.size_bytes
             raise exc
@@ -99,15 +99,6 @@ def remove_staging_left(archive_dir: Path, folder: str) -> None:
     its lock keeps every other process's load out, so none of them is being written."""
     for stale in (archive_dir / folder).rglob(".*.tmp"):
         stale.unlink(missing_ok=True)
-
-
-def _written(path: Path) -> tuple[int, int, int, int] | None:
-    """What changes when a file is written to or replaced."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _not_archived(exc: Exception) -> FileRejected:

@@ -240,19 +240,28 @@ SETTLE_SECONDS = 2.0
 FORGET_DAYS = 30
 
 
-def _stat_key(path: Path) -> tuple[str, int] | None:
-    """The key of the file's bytes as they are now, and when they last changed (ns). The
-    change time moves with every write and no tool can set it back; the name is in the key
-    only hashed (a kept file must not hold the landed names, which can hold a person's)."""
+def written_state(path: Path) -> tuple[int, int, int, int, int] | None:
+    """What changes when the file is written to or replaced: its device and inode, size, and
+    modification and change times (ns). The change time moves with every write and no tool
+    can set it back. None: the file cannot be looked at."""
     try:
         stat = path.stat()
     except OSError:
         return None
-    identity = (path, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-    key = hashlib.sha256(repr(identity).encode()).hexdigest()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def _stat_key(path: Path) -> tuple[str, int] | None:
+    """The key of the file's bytes as they are now (`written_state`), and when they last
+    changed (ns). The name is in the key only hashed (a kept file must not hold the landed
+    names, which can hold a person's)."""
+    state = written_state(path)
+    if state is None:
+        return None
+    key = hashlib.sha256(repr((path, *state)).encode()).hexdigest()
     for scope in _SCOPES:
         scope.add(key)
-    return key, max(stat.st_mtime_ns, stat.st_ctime_ns)
+    return key, max(state[3], state[4])
 
 
 def known_identity(path: Path) -> str | None:
