@@ -167,14 +167,11 @@ class MaskedCopy:
 
 def _masked_text(source: Path, staging: Path) -> tuple[str, str]:
     """Stream a text file: hash what is read, mask whole lines, hash and write what is kept."""
-    delivered = hashlib.sha256()
-    with source.open("rb") as src, MaskedCopy(staging) as copy:
-        while chunk := src.read(CHUNK):
-            delivered.update(chunk)
-            copy.write(chunk)
+    with MaskedCopy(staging) as copy:
+        delivered = inspect_file(source, text=False, sink=copy.write).sha256
     if copy.error is not None:
         raise copy.error
-    return delivered.hexdigest(), copy.sha256
+    return delivered, copy.sha256
 
 
 def _masked_workbook(source: Path, staging: Path) -> tuple[str, str]:

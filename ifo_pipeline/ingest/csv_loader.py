@@ -271,7 +271,7 @@ def load_file(
         return info
     archived = prepared.archived if prepared else None
     try:
-        if isinstance(archived, Exception):
+        if isinstance(archived, FileRejected):  # met while archiving ahead
             raise archived
         return _load_checked_file(con, source, info, archive_dir, column_map or {}, archived)
     except FileRejected as exc:
