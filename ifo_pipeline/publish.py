@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.settings import PUBLISHED_DATABASE, WORKING_DATABASE
+from ifo_pipeline.settings import PUBLISHED_DATABASE, STORAGE_VERSION, WORKING_DATABASE
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
 log = logging.getLogger(__name__)
@@ -49,11 +49,11 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
             # Attached under its own name: dbt's views refer to the catalog by the file's stem.
             con.execute(f"ATTACH {_quote(str(warehouse_path))} AS {wh} (READ_ONLY)")
             try:
-                con.execute(f"ATTACH {_quote(str(staging))} AS published")
+                _attach_published(con, staging)
             except duckdb.Error:  # the last file cannot be built upon: write a new one
                 log.warning("%s cannot be reused; publishing a new file", published_path)
                 staging.unlink(missing_ok=True)
-                con.execute(f"ATTACH {_quote(str(staging))} AS published")
+                _attach_published(con, staging)
             relations = _relations(con, wh)
             kept = {f"{schema}.{name}" for schema, name, _ in relations}
             for schema, name, _ in _relations(con, "published"):
@@ -80,6 +80,13 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
         staging.unlink(missing_ok=True)
     log.info("published %d tables and views to %s", len(copied), published_path)
     return copied
+
+
+def _attach_published(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+    """Attach the file being published as `published`; a new one in the pipeline's storage
+    format (settings.STORAGE_VERSION). A copy of the last published file keeps its own."""
+    options = "" if staging.exists() else f" (STORAGE_VERSION {_quote(STORAGE_VERSION)})"
+    con.execute(f"ATTACH {_quote(str(staging))} AS published{options}")
 
 
 def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str, str]]:

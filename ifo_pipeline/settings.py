@@ -22,6 +22,12 @@ LANDING_DIR_ENV = "IFO_LANDING_DIR"
 TIMEZONE = "Europe/Stockholm"  # the schedule's clock and the partitions' calendar
 WORKING_DATABASE = "pipeline.duckdb"  # the pipeline's own; only the pipeline opens it
 PUBLISHED_DATABASE = "ifo.duckdb"  # what controllers open, read-only
+# The storage format of the database files the pipeline creates. DuckDB 1.5 still writes new
+# files readable by 1.0 unless told otherwise; from v1.3.0 on it compresses text with one
+# combined dictionary and FSST pass: writing ten million ledger lines takes a third less time
+# (publishing marts.huvudbok 5.9 s -> 3.9 s, the ledger's insert 4.9 s -> 3.3 s), for the same
+# file size and scan speed. Opening the files takes DuckDB 1.3 or newer (the README asks for 1.5).
+STORAGE_VERSION = "v1.3.0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"

@@ -9,6 +9,7 @@ from contextlib import closing
 import duckdb
 
 from ifo_pipeline.publish import publish_marts
+from ifo_pipeline.settings import STORAGE_VERSION
 
 
 def _working(path, rows):
@@ -69,3 +70,35 @@ def test_a_published_file_that_cannot_be_reused_is_replaced_whole(tmp_path):
     publish_marts(working, published)
     assert _published(published)[0] == [(2019, 1, 5, 2)]
     assert not list(tmp_path.glob(".ifo.duckdb.*.tmp"))
+
+
+def storage_version(path) -> str:
+    with closing(duckdb.connect()) as con:
+        con.execute(f"ATTACH '{path}' AS file (READ_ONLY)")
+        return con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'file'"
+        ).fetchone()[0]
+
+
+def test_the_files_the_pipeline_makes_are_in_its_storage_format(demo):
+    # settings.STORAGE_VERSION: DuckDB's newer text compression, a third faster to write.
+    settings, _ = demo
+    assert storage_version(settings.warehouse_path) == f"{STORAGE_VERSION}+"
+    assert storage_version(settings.published_path) == f"{STORAGE_VERSION}+"
+
+
+def test_a_published_file_of_an_older_format_is_built_upon_and_keeps_it(tmp_path):
+    working, published = tmp_path / "pipeline.duckdb", tmp_path / "ifo.duckdb"
+    _working(working, [(2019, 1, 5, 2)])
+    with closing(duckdb.connect(str(published))) as con:  # DuckDB's default: readable by 1.0
+        con.execute("CREATE SCHEMA marts")
+        con.execute(
+            """CREATE TABLE marts.huvudbok
+               (ar INTEGER, manad INTEGER, belopp DECIMAL(18, 2), rad INTEGER)"""
+        )
+        con.execute("INSERT INTO marts.huvudbok VALUES (2019, 1, 5, 2), (2019, 2, 7, 2)")
+    older = storage_version(published)
+    assert older != f"{STORAGE_VERSION}+"
+    publish_marts(working, published)
+    assert _published(published)[0] == [(2019, 1, 5, 2)]
+    assert storage_version(published) == older

@@ -16,6 +16,9 @@ import duckdb
 
 from ifo_pipeline.ingest.ops_descriptions import comment_statements
 from ifo_pipeline.ingest.sources import CSV_SOURCES, OTHER_RAW_TABLES
+from ifo_pipeline.settings import STORAGE_VERSION
+
+STORAGE_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
 
 RAW_AND_OPS_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -157,7 +160,8 @@ def connect(
     deadline = time.monotonic() + lock_wait_seconds
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            # A file made before keeps its format: the setting applies to a new one only.
+            con = duckdb.connect(str(path), read_only=read_only, config=STORAGE_CONFIG)
             break
         except duckdb.IOException as exc:
             # A process that just ended (a stopped run's dbt) may hold the lock a moment more;
