@@ -3,12 +3,17 @@ copies only the months of marts.huvudbok that changed."""
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import closing
 
 import duckdb
 
-from ifo_pipeline.publish import publish_marts
+from ifo_pipeline.publish import (
+    month_fingerprints_path,
+    publish_marts,
+    read_month_fingerprints,
+)
 from ifo_pipeline.settings import STORAGE_VERSION
 
 
@@ -102,3 +107,37 @@ def test_a_published_file_of_an_older_format_is_built_upon_and_keeps_it(tmp_path
     publish_marts(working, published)
     assert _published(published)[0] == [(2019, 1, 5, 2)]
     assert storage_version(published) == older
+
+
+def test_the_published_months_fingerprints_are_kept_and_used_while_the_file_is_unchanged(
+    tmp_path, caplog
+):
+    working, published = tmp_path / "pipeline.duckdb", tmp_path / "ifo.duckdb"
+    rows = [(2019, m, 100 * m, line) for m in (1, 2, 3) for line in range(2, 6)]
+    _working(working, rows)
+    publish_marts(working, published)
+    kept = read_month_fingerprints(published)["marts.huvudbok"]
+    assert [m[:3] for m in kept.months] == [[2019, 1, 4], [2019, 2, 4], [2019, 3, 4]]
+
+    # The kept record is what the next publish compares with, not the file: a record saying
+    # February differs makes February copied again.
+    record_path = month_fingerprints_path(published)
+    record = json.loads(record_path.read_text())
+    record["tables"]["marts.huvudbok"]["months"][1][3] += 1
+    record_path.write_text(json.dumps(record))
+    with caplog.at_level(logging.INFO, logger="ifo_pipeline.publish"):
+        publish_marts(working, published)
+    assert "marts.huvudbok: 1 month(s) changed" in caplog.text
+    assert _published(published)[0] == sorted(rows)
+
+    # Written to after it was published (a controller's session opened for writing): the record
+    # no longer describes the file, which is compared itself and made whole again.
+    with closing(duckdb.connect(str(published))) as con:
+        con.execute("DELETE FROM marts.huvudbok WHERE manad = 3")
+    assert read_month_fingerprints(published) == {}
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ifo_pipeline.publish"):
+        publish_marts(working, published)
+    assert "marts.huvudbok: 1 month(s) changed" in caplog.text
+    assert _published(published)[0] == sorted(rows)
+    assert read_month_fingerprints(published)["marts.huvudbok"] == kept
