@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 import tomllib
@@ -254,19 +255,36 @@ def _text_of_every_table(path: Path) -> str:
         )
 
 
+# A hash or a run id in hex is no number anyone wrote, yet the digits between its letters make
+# a valid personnummer now and then: a key in file_identities.json (a hash of the file's path,
+# inode and times, new each run) failed this test once in about a hundred runs.
+HEX_DIGEST = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{32,}")
+
+
+def identity_numbers_outside_hashes(text: str) -> list[str]:
+    return find_identity_numbers(HEX_DIGEST.sub("<hash>", text))
+
+
+def test_hex_hashes_are_not_read_as_personnummer_but_a_number_beside_one_is():
+    key = "3f9a4705673665bcd0" + "e" * 46  # the key that failed: digits between letters
+    assert find_identity_numbers(key) == ["4705673665"]
+    assert identity_numbers_outside_hashes(key) == []
+    assert identity_numbers_outside_hashes(f"{key} 470567-3665") == ["470567-3665"]
+
+
 def test_no_personnummer_in_any_table_or_any_file_of_the_warehouse(corpus_run: CorpusRun):
     settings = corpus_run.settings
     for database in (settings.warehouse_path, settings.published_path):
         text = _text_of_every_table(database)
         assert "[personnummer]" in text  # the planted numbers were there, masked
-        assert find_identity_numbers(text) == [], database
+        assert identity_numbers_outside_hashes(text) == [], database
     for path in settings.warehouse_dir.rglob("*"):
         # The databases were read table by table above; their raw pages pack numbers side by
         # side (201912 next to 201801 reads as a twelve-digit number), which says nothing.
         if path.is_file() and not path.name.endswith((".duckdb", ".duckdb.wal")):
             data = path.read_bytes()
             for text in (data.decode("utf-8", "replace"), data.decode("cp1252", "replace")):
-                assert find_identity_numbers(text) == [], path
+                assert identity_numbers_outside_hashes(text) == [], path
             assert find_identity_numbers(str(path.relative_to(settings.warehouse_dir))) == []
     for planted in corpus_run.numbers.values():
         digits = "".join(ch for ch in planted if ch.isdigit())[-10:]
