@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import duckdb
 
+from ifo_pipeline.files import write_text_atomically
 from ifo_pipeline.settings import DBT_PROJECT_DIR
 
 PROJECT_FOLDERS = ("models", "macros", "tests", "seeds")
@@ -119,13 +119,12 @@ class BuildBasis:
     def _write(self, sources: Mapping[str, str]) -> None:
         self._sources = dict(sources)
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
-        staging.write_text(
+        write_text_atomically(
+            self.state_file,
             json.dumps(
                 {"project": self.fingerprint, "sources": dict(sorted(sources.items()))}, indent=1
-            )
+            ),
         )
-        os.replace(staging, self.state_file)
 
 
 @dataclass(frozen=True)

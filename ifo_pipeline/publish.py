@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from ifo_pipeline.files import write_text_atomically
 from ifo_pipeline.ingest.fileinfo import written_state
 from ifo_pipeline.settings import PUBLISHED_DATABASE, STORAGE_VERSION, WORKING_DATABASE
 
@@ -124,22 +125,16 @@ def keep_month_fingerprints(published_path: Path, tables: dict[str, MonthFingerp
     any later write to it moves them, and the record is then not used. (A write within the
     same tick of the filesystem's clock as the publish's own rename would go unseen; nothing
     writes the published file then.) Unwritable, it costs the next publish its comparison."""
-    path = month_fingerprints_path(published_path)
     state = written_state(published_path)
-    staging = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    record = {
+        "file": list(state or ()),
+        "duckdb": duckdb.__version__,
+        "tables": {name: asdict(found) for name, found in tables.items()},
+    }
     try:
-        if state is None:
-            raise OSError(f"{published_path} is gone")
-        record = {
-            "file": list(state),
-            "duckdb": duckdb.__version__,
-            "tables": {name: asdict(found) for name, found in tables.items()},
-        }
-        staging.write_text(json.dumps(record))
-        os.replace(staging, path)
+        write_text_atomically(month_fingerprints_path(published_path), json.dumps(record))
     except OSError:
         log.warning("the published months' fingerprints cannot be kept", exc_info=True)
-        staging.unlink(missing_ok=True)
 
 
 def _attach_published(con: duckdb.DuckDBPyConnection, staging: Path) -> None:

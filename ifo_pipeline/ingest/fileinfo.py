@@ -10,13 +10,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from ifo_pipeline.files import write_text_atomically
 
 CHUNK = 1 << 20
 UTF8_BOM = codecs.BOM_UTF8
@@ -310,12 +311,10 @@ def identities_kept_in(state_file: Path) -> Iterator[None]:
     keep = {k: v for k, v in kept.items() if today - v[1] <= FORGET_DAYS}
     keep |= {k: (_IDENTITIES[k], today) for k in scope & _SETTLED if k in _IDENTITIES}
     if keep != kept:
-        staging = state_file.with_name(f".{state_file.name}.{os.getpid()}.tmp")
-        try:
-            staging.write_text(json.dumps({k: list(v) for k, v in sorted(keep.items())}))
-            os.replace(staging, state_file)
-        except OSError:
-            staging.unlink(missing_ok=True)
+        with suppress(OSError):
+            write_text_atomically(
+                state_file, json.dumps({k: list(v) for k, v in sorted(keep.items())})
+            )
 
 
 def _read_kept(state_file: Path) -> dict[str, tuple[str, int]]:

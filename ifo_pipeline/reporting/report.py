@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from ifo_pipeline.files import write_text_atomically
 from ifo_pipeline.reporting.content import MonthReport, Table, gather
 from ifo_pipeline.reporting.formatting import format_cell
 
@@ -80,7 +81,7 @@ def write_reports(
     written = WrittenReports()
     page = render_html(report)
     if "html" in formats:
-        written.files.append(_atomic_write_text(stem.with_suffix(".html"), page))
+        written.files.append(write_text_atomically(stem.with_suffix(".html"), page))
     if "xlsx" in formats:
         staging = stem.with_name(f".{stem.name}.{os.getpid()}.xlsx")
         write_workbook(report, staging)
@@ -88,16 +89,9 @@ def write_reports(
         written.files.append(stem.with_suffix(".xlsx"))
     if "pdf" in formats:
         with tempfile.TemporaryDirectory(prefix="ifo-report-") as scratch:
-            html_path = _atomic_write_text(Path(scratch) / f"{stem.name}.html", page)
+            html_path = write_text_atomically(Path(scratch) / f"{stem.name}.html", page)
             try:
                 written.files.append(write_pdf(html_path, stem.with_suffix(".pdf")))
             except PdfUnavailable as exc:
                 written.skipped.append(f"PDF: {exc}")
     return written
-
-
-def _atomic_write_text(path: Path, text: str) -> Path:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(text, encoding="utf-8")
-    os.replace(staging, path)
-    return path
