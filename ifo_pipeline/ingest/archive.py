@@ -10,6 +10,7 @@ load.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import os
@@ -20,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file, written_state
+from ifo_pipeline.ingest.fileinfo import (
+    WIDE_BOMS,
+    FileInfo,
+    FileRejected,
+    inspect_file,
+    written_state,
+)
 from ifo_pipeline.privacy import mask_bytes, mask_text
 
 CHUNK = 16 << 20
@@ -36,8 +43,32 @@ class Archived:
     sha256: str  # of the masked copy; the delivered file's hash is its identity
 
 
+# The longest file name most file systems take, in bytes.
+NAME_MAX = 255
+
+
 def archive_path(archive_dir: Path, folder: str, sha256: str, name: str) -> Path:
-    return archive_dir / folder / sha256 / mask_text(name)
+    return archive_dir / folder / sha256 / archive_name(name)
+
+
+def archive_name(name: str) -> str:
+    """The landed name, masked, within NAME_MAX bytes: a mask is longer than the digits it
+    hides, so a name the file system took may not fit once masked. The end (the suffix) is
+    kept; the stem loses its tail."""
+    masked = mask_text(name)
+    if len(masked.encode()) <= NAME_MAX:
+        return masked
+    suffix = Path(masked).suffix[:16]
+    stem = masked[: len(masked) - len(suffix)]
+    while len((stem + "~" + suffix).encode()) > NAME_MAX:
+        stem = stem[:-1]
+    return stem + "~" + suffix
+
+
+def staging_path(target: Path) -> Path:
+    """Where a copy is written before its rename into `target`: named by the writer, not the
+    file, so that a name of NAME_MAX bytes still leaves room (`remove_staging_left` finds it)."""
+    return target.with_name(f".staging.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def archive_masked(info: FileInfo, folder: str, archive_dir: Path) -> Archived:
@@ -45,7 +76,7 @@ def archive_masked(info: FileInfo, folder: str, archive_dir: Path) -> Archived:
     bytes are no longer those that were hashed (a file still being written)."""
     target = archive_path(archive_dir, folder, info.sha256, info.path.name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging = staging_path(target)
     try:
         if info.encoding == "binary":
             delivered, masked = _masked_workbook(info.path, staging)
@@ -108,12 +139,16 @@ def _not_archived(exc: Exception) -> FileRejected:
 class MaskedCopy:
     """Writes the bytes it is given to `path` masked (`mask_bytes`, on whole lines), and hashes
     what it writes. Lines are masked many megabytes at a time: Arrow's kernels cost per call.
+    A UTF-16 or UTF-32 file (its BOM says so) is decoded, masked as text (`mask_text`) and
+    written back in its own encoding and byte order: its digits are not ASCII bytes.
     An error opening or writing the file is kept in `error`, not raised: the reader goes on."""
 
     def __init__(self, path: Path) -> None:
         self._masked = hashlib.sha256()
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._wide: _WideMasker | None = None
+        self._started = False
         self.error: Exception | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +161,14 @@ class MaskedCopy:
         return self._masked.hexdigest()
 
     def write(self, chunk: bytes) -> None:
+        if not self._started:
+            self._started = True
+            self._wide = _WideMasker.for_head(chunk)
+            if self._wide is not None:
+                self._keep(self._wide.bom)
+        if self._wide is not None:
+            self._keep(self._wide.mask(chunk, final=False))
+            return
         self._pending.append(chunk)
         self._pending_size += len(chunk)
         if self._pending_size >= CHUNK:
@@ -137,7 +180,9 @@ class MaskedCopy:
         cut = len(data) if final else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
         carry = data[cut:]
         self._pending, self._pending_size = ([carry], len(carry)) if carry else ([], 0)
-        kept = mask_bytes(data[:cut])
+        self._keep(mask_bytes(data[:cut]))
+
+    def _keep(self, kept: bytes) -> None:
         self._masked.update(kept)
         if self._file is not None and self.error is None:
             try:
@@ -155,7 +200,9 @@ class MaskedCopy:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None:
+            if exc_type is None and self._wide is not None:
+                self._keep(self._wide.mask(b"", final=True))
+            elif exc_type is None:
                 self._flush(final=True)
         finally:
             if self._file is not None:
@@ -163,6 +210,29 @@ class MaskedCopy:
                     self._file.close()
                 except OSError as close_error:  # the last bytes did not reach the disk
                     self.error = self.error or close_error
+
+
+class _WideMasker:
+    """The text of a UTF-16 or UTF-32 file masked on whole lines, in its own byte order. Bytes
+    that do not decode are replaced: such a file is refused, and its archived copy need only be
+    masked."""
+
+    def __init__(self, bom: bytes, codec: str) -> None:
+        self.bom = bom
+        little = bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF32_LE)
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
+        self._encoding = f"{codec}-{'le' if little else 'be'}"
+        self._carry = ""
+
+    @classmethod
+    def for_head(cls, head: bytes) -> _WideMasker | None:
+        return next((cls(bom, codec) for bom, codec in WIDE_BOMS if head.startswith(bom)), None)
+
+    def mask(self, chunk: bytes, final: bool) -> bytes:
+        text = self._carry + self._decoder.decode(chunk, final)
+        cut = len(text) if final else max(text.rfind("\n"), text.rfind("\r")) + 1
+        self._carry = text[cut:]
+        return mask_text(text[:cut]).encode(self._encoding, errors="surrogatepass")
 
 
 def _masked_text(source: Path, staging: Path) -> tuple[str, str]:
@@ -176,8 +246,9 @@ def _masked_text(source: Path, staging: Path) -> tuple[str, str]:
 
 def _masked_workbook(source: Path, staging: Path) -> tuple[str, str]:
     """An XLSX is a zip: its cells are masked through openpyxl (values kept, formulas as their
-    computed values, which is what the loader reads). A workbook with nothing to mask is
-    archived byte for byte."""
+    computed values, which is what the loader reads; a formula never calculated stays a
+    formula, for the loader to reject). A workbook with nothing to mask is archived byte for
+    byte."""
     raw = source.read_bytes()
     delivered = hashlib.sha256(raw).hexdigest()
     data = raw
@@ -188,19 +259,8 @@ def _masked_workbook(source: Path, staging: Path) -> tuple[str, str]:
     except Exception:  # not a workbook: the loader refuses it; archive the masked bytes
         data = mask_bytes(raw)
     else:
-        changed = False
-        for sheet in workbook.worksheets:
-            if mask_text(sheet.title) != sheet.title:
-                sheet.title, changed = mask_text(sheet.title)[:31], True
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if isinstance(cell.value, str) and mask_text(cell.value) != cell.value:
-                        cell.value, changed = mask_text(cell.value), True
-                    elif isinstance(cell.value, int) and mask_text(str(cell.value)) != str(
-                        cell.value
-                    ):  # a personnummer typed as a number
-                        cell.value, changed = mask_text(str(cell.value)), True
-        if changed:
+        if _mask_cells(workbook):
+            _keep_uncalculated(workbook, raw)
             buffer = io.BytesIO()
             workbook.save(buffer)
             data = buffer.getvalue()
@@ -208,9 +268,40 @@ def _masked_workbook(source: Path, staging: Path) -> tuple[str, str]:
     return delivered, hashlib.sha256(data).hexdigest()
 
 
+def _mask_cells(workbook) -> bool:
+    """Mask every sheet title and text (or whole-number) cell; True if anything changed."""
+    changed = False
+    for sheet in workbook.worksheets:
+        if mask_text(sheet.title) != sheet.title:
+            sheet.title, changed = mask_text(sheet.title)[:31], True
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and mask_text(cell.value) != cell.value:
+                    cell.value, changed = mask_text(cell.value), True
+                elif isinstance(cell.value, int) and mask_text(str(cell.value)) != str(
+                    cell.value
+                ):  # a personnummer typed as a number
+                    cell.value, changed = mask_text(str(cell.value)), True
+    return changed
+
+
+def _keep_uncalculated(workbook, raw: bytes) -> None:
+    """A formula with no calculated value has no value to keep: it is written back as its
+    (masked) formula, so that the copy, like the delivery, shows a cell never calculated."""
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(io.BytesIO(raw), data_only=False)
+    for sheet, formula_sheet in zip(workbook.worksheets, formulas.worksheets, strict=True):
+        for row in formula_sheet.iter_rows():
+            for formula in row:
+                cell = sheet.cell(formula.row, formula.column)
+                if formula.data_type == "f" and cell.value is None:
+                    cell.value = mask_text(str(getattr(formula.value, "text", formula.value)))
+
+
 def mask_in_place(path: Path) -> str:
     """Mask an archived copy written before the archive was masked; returns its new hash."""
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging = staging_path(path)
     masker = _masked_workbook if path.suffix.lower() == ".xlsx" else _masked_text
     _, masked = masker(path, staging)
     shutil.move(staging, path)

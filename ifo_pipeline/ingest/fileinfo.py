@@ -2,7 +2,8 @@
 
 The contract (INPUTS.md, general rules): accept UTF-8 with or without BOM and Windows-1252,
 detect which, never guess silently, and reject a file that cannot be decoded cleanly or mixes
-the two, naming the line.
+the two, naming the line. A file that begins with a UTF-16 or UTF-32 byte order mark (Excel's
+"Unicode text") is known by it, never taken for Windows-1252, and read as what it says.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 # A well-formed UTF-8 multi-byte sequence for a Latin letter (å, ä, ö, é ...): seeing one in a
 # file that is otherwise not UTF-8 means two encodings were mixed.
 UTF8_LATIN = re.compile(rb"[\xc2-\xc3][\x80-\xbf]")
+# Byte order marks of the wide encodings, UTF-32's first (FF FE 00 00 begins with UTF-16 LE's
+# FF FE), each with the Python codec that reads it (it takes the BOM off and knows the order).
+WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 class FileRejected(Exception):
@@ -44,8 +53,13 @@ class FileInfo:
     path: Path
     sha256: str
     size_bytes: int
-    encoding: str  # "utf-8", "utf-8-sig" or "cp1252": a Python codec name
+    encoding: str  # "utf-8", "utf-8-sig", "cp1252", "utf-16" or "utf-32": a Python codec name
     line_count: int
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """ "utf-16" or "utf-32" for bytes that begin with its byte order mark, else None."""
+    return next((codec for bom, codec in WIDE_BOMS if head.startswith(bom)), None)
 
 
 def _line_of(path: Path, offset: int) -> int:
@@ -68,6 +82,8 @@ def sniff_encoding(path: Path) -> str:
         head = fh.read(CHUNK)
     if head.startswith(UTF8_BOM):
         return "utf-8-sig"
+    if wide := wide_encoding(head):
+        return wide
     try:
         codecs.getincrementaldecoder("utf-8")("strict").decode(head)
     except UnicodeDecodeError:
@@ -101,7 +117,8 @@ def inspect_file(
     utf8_error_at: int | None = None
     legacy = _LegacyEvidence()
     replacement_at: int | None = None
-    head = last = b""  # the first three bytes (a BOM?) and the last one (a final line break?)
+    head = last = b""  # the first four bytes (a BOM?) and the last one (a final line break?)
+    wide: _WideText | None = None  # a UTF-16 or UTF-32 file, decoded as such
     try:
         fh = path.open("rb")
     except OSError as os_error:
@@ -113,8 +130,14 @@ def inspect_file(
             digest.update(chunk)
             if sink is not None:
                 sink(chunk)
-            head, last = head or chunk[:3], chunk[-1:]
+            if not head and text and (codec := wide_encoding(chunk[:4])):
+                wide = _WideText(codec)
+            head, last = head or chunk[:4], chunk[-1:]
             if not text:  # the identity only: no decoding
+                size += len(chunk)
+                continue
+            if wide is not None:
+                wide.decode(chunk, size)
                 size += len(chunk)
                 continue
             newlines += chunk.count(b"\n")
@@ -129,6 +152,8 @@ def inspect_file(
             if utf8_error_at is not None:
                 legacy.scan(chunk, size)
             size += len(chunk)
+    if wide is not None:
+        return wide.file_info(path, digest.hexdigest(), size)
     if utf8_error_at is None:
         try:
             utf8.decode(b"", final=True)
@@ -146,12 +171,74 @@ def inspect_file(
     except FileRejected as exc:
         # Every empty file has the same bytes: named by its name, each is refused in its own
         # right instead of passing for a copy of another.
-        empty = size == 0 or (size <= 3 and head == UTF8_BOM)
+        empty = size == 0 or (size <= 3 and head.startswith(UTF8_BOM))
         exc.sha256 = not_a_file_identity(path) if empty else digest.hexdigest()
         exc.size_bytes = size
         raise
     line_count = newlines + (0 if last == b"\n" else 1)
     return FileInfo(path, digest.hexdigest(), size, encoding, line_count)
+
+
+class _WideText:
+    """A UTF-16 or UTF-32 file (known by its BOM), decoded as it is read: its lines counted in
+    characters, not bytes (a 0A byte is half of many a character), and refused where it does
+    not decode or holds U+FFFD."""
+
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
+        self._decoder = codecs.getincrementaldecoder(codec)("strict")
+        self._newlines = 0
+        self._chars = 0
+        self._last = ""
+        self._error: tuple[str, int | None] | None = None  # (reason, byte offset)
+
+    def decode(self, chunk: bytes, offset: int) -> None:
+        if self._error is not None:
+            return
+        try:
+            decoded = self._decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            self._error = (f"this byte is not {self.codec.upper()}", offset + exc.start)
+            return
+        if "\ufffd" in decoded:
+            self._error = (
+                "the file contains U+FFFD replacement characters: it was already mis-decoded "
+                "once before it was exported",
+                offset,
+            )
+            return
+        self._newlines += decoded.count("\n")
+        self._chars += len(decoded)
+        self._last = decoded[-1:] or self._last
+
+    def file_info(self, path: Path, sha256: str, size: int) -> FileInfo:
+        if self._error is None:
+            try:
+                self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self._error = (f"the file ends inside a {self.codec.upper()} character", size)
+        if self._error is None and self._chars == 0:
+            self._error = ("the file is empty", None)
+        if self._error is not None:
+            reason, at = self._error
+            exc = FileRejected(
+                f"{reason} (the file is {self.codec.upper()}, known by its byte order mark)",
+                None if at is None else self._line_at(path, at),
+            )
+            # Every empty file has the same bytes: each is refused in its own right (see below).
+            exc.sha256 = not_a_file_identity(path) if at is None else sha256
+            exc.size_bytes = size
+            raise exc
+        line_count = self._newlines + (0 if self._last == "\n" else 1)
+        return FileInfo(path, sha256, size, self.codec, line_count)
+
+    def _line_at(self, path: Path, offset: int) -> int:
+        """The line of a byte offset, or of the first U+FFFD in or after the chunk it begins
+        (failure path only: the file is read again up to there)."""
+        with path.open("rb") as fh:
+            text = fh.read(offset + CHUNK).decode(self.codec, errors="replace")
+        before = text.find("\ufffd")
+        return text.count("\n", 0, before if before >= 0 else len(text)) + 1
 
 
 class _LegacyEvidence:
@@ -196,7 +283,7 @@ def _encoding(
     replacement_at: int | None,
     legacy: _LegacyEvidence,
 ) -> str:
-    if size == 0 or (size <= 3 and head == UTF8_BOM):
+    if size == 0 or (size <= 3 and head.startswith(UTF8_BOM)):
         raise FileRejected("the file is empty")
     if utf8_error_at is None:
         if replacement_at is not None:
@@ -205,7 +292,7 @@ def _encoding(
                 "once before it was exported",
                 _line_of(path, replacement_at),
             )
-        return "utf-8-sig" if head == UTF8_BOM else "utf-8"
+        return "utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8"
     elif legacy.saw_utf8_sequence:
         raise FileRejected(
             "the file mixes encodings: it has UTF-8 characters, but this byte is not UTF-8",
