@@ -33,8 +33,10 @@ from ifo_pipeline.ingest.archive import (
 from ifo_pipeline.ingest.declarations import (
     CsvSource,
     LandedSource,
-    csv_unquote,
+    field_pattern,
+    header_delimiter,
     normalise_header,
+    split_fields,
 )
 from ifo_pipeline.ingest.fileinfo import (
     FileInfo,
@@ -60,11 +62,12 @@ from ifo_pipeline.stopping import is_stop
 
 log = logging.getLogger(__name__)
 
-# One CSV field after its semicolon: quoted (with doubled quotes inside) or plain up to the
-# next semicolon. Lines are matched with a ';' put in front, so that no match is empty (an
-# empty match would make the engine skip the separator after it).
-FIELD_PATTERN = r';("(?:[^"]|"")*"|[^;]*)'
 YEAR_IN_NAME = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])")
+# A date written into a file name ("2018-11-26 kommunbidrag 2019.csv"): its year is when the
+# file was made, not the year it holds.
+DATE_IN_NAME = re.compile(
+    r"(?<![0-9])(?:19|20)[0-9]{2}([-_. ]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12][0-9]|3[01])(?![0-9])"
+)
 MONTH = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])")
 
 
@@ -128,8 +131,12 @@ def field_name(column: str) -> str:
     return "c_" + normalise_header(column)
 
 
-def split_header(line: str) -> list[str]:
-    return [csv_unquote(f) for f in re.findall(FIELD_PATTERN, ";" + line.rstrip("\r\n"))]
+def read_header(path: Path, encoding: str) -> tuple[list[str], str]:
+    """The header's fields and the separator the file uses."""
+    with path.open(encoding=encoding, newline="") as fh:
+        line = fh.readline()
+    delimiter = header_delimiter(line)
+    return split_fields(line, delimiter), delimiter
 
 
 def resolve_columns(
@@ -205,7 +212,9 @@ def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatc
     return schema, batches(), bad_rows
 
 
-def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> str:
+def _parse_sql(
+    source: CsvSource, positions: dict[str, int], n_fields: int, delimiter: str = ";"
+) -> str:
     field_cols = []
     for column in source.columns:
         name = field_name(column)
@@ -221,14 +230,20 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> s
     reasons = ", ".join(f"CASE WHEN coalesce({c.bad}, false) THEN {c.reason} END" for c in checks)
     total = source.total_row or "false"
     amount = source.amount or "NULL"
+    sep = sql_separator(delimiter)
     return f"""
-        WITH split AS (
+        WITH normalised AS (
+            -- One form of every letter (NFC): a name pasted from a PDF (NFD, a letter and its
+            -- accent apart) must equal the one typed. Free on ASCII lines.
+            SELECT line_number, nfc_normalize(raw) AS raw FROM stream
+            WHERE regexp_matches(raw, '[^ ]')  -- not blank (cheaper than trim)
+        ), split AS (
             -- Most lines have no quotes: a plain split is many times faster than the regex.
             SELECT line_number, raw, contains(raw, '"') AS quoted,
                 CASE WHEN contains(raw, '"')
-                     THEN regexp_extract_all(';' || raw, '{FIELD_PATTERN}', 1)
-                     ELSE string_split(raw, ';') END AS f
-            FROM stream WHERE regexp_matches(raw, '[^ ]')  -- not blank (cheaper than trim)
+                     THEN regexp_extract_all({sep} || raw, '{field_pattern(delimiter)}', 1)
+                     ELSE string_split(raw, {sep}) END AS f
+            FROM normalised
         ), fields AS (
             SELECT line_number, raw, len(f) AS n_fields,
                 CASE WHEN quoted THEN list_bool_or(list_transform(f, x -> x[1] = '"'
@@ -253,6 +268,11 @@ def _parse_sql(source: CsvSource, positions: dict[str, int], n_fields: int) -> s
             CASE WHEN reject_reason IS NOT NULL OR is_total_row THEN raw END AS raw_line
         FROM judged
     """
+
+
+def sql_separator(delimiter: str) -> str:
+    """The separator as a SQL expression (a tab as chr(9): no escapes in SQL strings)."""
+    return "chr(9)" if delimiter == "\t" else f"'{delimiter}'"
 
 
 def load_file(
@@ -334,17 +354,17 @@ def parse_file(
     CsvSource.file_year_from), after rejecting the rows of another year.
 
     `months`: parse only the lines of those months (a month reloaded from a yearly file)."""
-    with info.path.open(encoding=info.encoding, newline="") as fh:
-        header = split_header(fh.readline())
+    header, delimiter = read_header(info.path, info.encoding)
     positions = resolve_columns(source, header, column_map)
 
     where = ""
     if months is not None and source.period_column:
         # A line with quotes is always parsed: its fields cannot be told by a plain split.
         wanted = ", ".join(f"'{m}'" for m in months)
+        period_at = positions[period_field(source)]
         where = (
-            f"WHERE contains(raw, '\"') "
-            f"OR trim(split_part(raw, ';', {positions[period_field(source)]})) IN ({wanted})"
+            f"WHERE contains(raw, '\"') OR "
+            f"trim(split_part(raw, {sql_separator(delimiter)}, {period_at})) IN ({wanted})"
         )
     schema, batches, bad_rows = _lines(info.path, info.encoding)
     stream = pa.RecordBatchReader.from_batches(schema, batches)
@@ -354,7 +374,8 @@ def parse_file(
         # Arrow batches on one.
         con.execute(f"CREATE OR REPLACE TEMP TABLE stream AS FROM batches {where}")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE parsed AS " + _parse_sql(source, positions, len(header))
+            "CREATE OR REPLACE TEMP TABLE parsed AS "
+            + _parse_sql(source, positions, len(header), delimiter)
         )
     finally:
         con.unregister("batches")
@@ -363,14 +384,42 @@ def parse_file(
         raise FileRejected("the line holds the control character U+001F", bad_rows[0])
     if con.execute("SELECT count(*) FROM parsed WHERE NOT is_total_row").fetchone()[0] == 0:
         raise FileRejected("the file has a header but no data rows")
-    return _reject_other_years(con, source, info.path.name)
+    year = _reject_other_years(con, source, info.path.name)
+    _reject_earlier_duplicates(con, source)
+    return year
+
+
+def _reject_earlier_duplicates(con: duckdb.DuckDBPyConnection, source: CsvSource) -> None:
+    """A key the file holds twice: its later line is loaded (the one edited last, as a later
+    file replaces an earlier), the earlier one is a reject that names the later line."""
+    if not source.unique_key:
+        return
+    key = ", ".join(source.unique_key)
+    named = " || ' ' || ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in source.unique_key)
+    con.execute(f"""
+        UPDATE parsed SET reject_reason = '{"/".join(source.unique_key)} ' || later.key_text
+            || ' appears again on line ' || later.last_line || ': the later line is loaded'
+        FROM (
+            SELECT line_number, {named} AS key_text,
+                   max(line_number) OVER (PARTITION BY {key}) AS last_line
+            FROM parsed WHERE reject_reason IS NULL AND NOT is_total_row
+        ) later
+        WHERE parsed.line_number = later.line_number AND later.last_line > later.line_number""")
+
+
+def the_year_in(name: str) -> int | None:
+    """The one year a file name holds; None when it holds none, several, or a date (then the
+    name does not say which year the file is for)."""
+    if DATE_IN_NAME.search(name):
+        return None
+    years = {int(y) for y in YEAR_IN_NAME.findall(name)}
+    return years.pop() if len(years) == 1 else None
 
 
 def year_in_name(source: CsvSource, name: str) -> int | None:
     """The file's year from its name, for a source whose year is read from the name
     (CsvSource.file_year_from == "name"); None: the year of its latest period decides."""
-    match = YEAR_IN_NAME.search(name)
-    return int(match.group(1)) if source.file_year_from == "name" and match else None
+    return the_year_in(name) if source.file_year_from == "name" else None
 
 
 def _reject_other_years(con: duckdb.DuckDBPyConnection, source: CsvSource, name: str) -> int | None:
@@ -466,8 +515,7 @@ def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> l
     skips (a broken line the load rejects) can only leave a month out of the run's range,
     never out of the load. Raises FileRejected for a file the load would refuse whole."""
     encoding = sniff_encoding(path)
-    with path.open(encoding=encoding, newline="") as fh:
-        header = split_header(fh.readline())
+    header, delimiter = read_header(path, encoding)
     positions = resolve_columns(source, header, column_map)
     names = [f"f{i}" for i in range(1, len(header) + 1)]
     wanted = names[positions[period_field(source)] - 1]
@@ -479,7 +527,7 @@ def scan_periods(source: CsvSource, path: Path, column_map: dict[str, str]) -> l
             skip_rows=1,
             block_size=16 << 20,
         ),
-        parse_options=pacsv.ParseOptions(delimiter=";", invalid_row_handler=lambda _: "skip"),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda _: "skip"),
         convert_options=pacsv.ConvertOptions(
             include_columns=[wanted], column_types={wanted: pa.string()}
         ),

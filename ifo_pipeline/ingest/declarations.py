@@ -94,6 +94,9 @@ class CsvSource(LandedSource):
     # Raw tables the row rules read (a status names a measure of raw.measures): their assets
     # run first.
     reads: tuple[str, ...] = ()
+    # Raw columns that name one row: a file holding a key twice loads its later line, and the
+    # earlier one is a row reject naming it (a config file edited by hand repeats a row).
+    unique_key: tuple[str, ...] = ()
 
     def ddl(self) -> str:
         """The raw table: where each row came from (file and line), then the declared columns."""
@@ -112,3 +115,27 @@ def csv_unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return value[1:-1].replace('""', '"')
     return value
+
+
+# The field separators a header may use: the semicolon of a Swedish CSV export, or the tab
+# of Excel's "Unicode text" (the one the header holds decides; a semicolon first).
+DELIMITERS = (";", "\t")
+
+
+def field_pattern(delimiter: str = ";") -> str:
+    """One CSV field after its separator: quoted (with doubled quotes inside) or plain up to
+    the next separator. Lines are matched with a separator put in front, so that no match is
+    empty (an empty match would make the engine skip the separator after it). The same
+    pattern for Python's `re` and DuckDB's RE2."""
+    sep = r"\t" if delimiter == "\t" else re.escape(delimiter)
+    return rf'{sep}("(?:[^"]|"")*"|[^{sep}]*)'
+
+
+def split_fields(line: str, delimiter: str = ";") -> list[str]:
+    """The fields of one line, unquoted (the loader's rules, for a header or a small file)."""
+    found = re.findall(field_pattern(delimiter), delimiter + line.rstrip("\r\n"))
+    return [csv_unquote(f) for f in found]
+
+
+def header_delimiter(line: str) -> str:
+    return next((d for d in DELIMITERS if d in line), DELIMITERS[0])

@@ -8,6 +8,7 @@ Reasons are SQL text expressions so that a reject names the value that broke the
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 from ifo_pipeline.ingest.declarations import (
@@ -17,8 +18,9 @@ from ifo_pipeline.ingest.declarations import (
     LandedSource,
     RawColumn,
     RawTable,
-    csv_unquote,
+    header_delimiter,
     normalise_header,
+    split_fields,
 )
 from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 
@@ -184,6 +186,8 @@ FORECASTS = CsvSource(
     # Forecasts are history: a file replaces only the forecast months it holds.
     replace_key="prognosmanad",
     period_column="prognosmanad",
+    # One forecast per unit and month: two would be added up into a wrong total.
+    unique_key=("prognosmanad", "ansvar"),
 )
 
 ANSVAR_RANGE = r"'([0-9]{4,6})(?:-([0-9]{4,6}))?'"
@@ -403,6 +407,8 @@ MEASURES = CsvSource(
             "'a measure with Matt needs Malforandring, Enhetskostnad and Baslinje'",
         ),
     ),
+    # A measure is followed by its id: two rows of one id would be two measures in one.
+    unique_key=("atgard_id",),
 )
 
 MEASURE_STATUSES = ("planerad", "pågående", "genomförd", "avbruten")
@@ -430,6 +436,7 @@ MEASURE_STATUS = CsvSource(
         ),
     ),
     reads=("raw.measures",),
+    unique_key=("manad", "atgard_id"),
 )
 
 # INPUTS.md §9: the committee's goal indicators.
@@ -466,6 +473,7 @@ GOAL_INDICATORS = CsvSource(
         _number("Mal", "c_mal"),
         _one_of("Riktning", "c_riktning", ("lagre", "hogre")),
     ),
+    unique_key=("indikator_id",),
 )
 
 CSV_SOURCES: tuple[CsvSource, ...] = (
@@ -566,11 +574,12 @@ def read_column_map(landing_dir: Path) -> dict[str, str]:
     info = inspect_file(path)
     mapping: dict[str, str] = {}
     lines = path.read_text(encoding=info.encoding).splitlines()
+    delimiter = header_delimiter(lines[0]) if lines else ";"
     for line in lines[1:]:
-        if ";" in line:
-            export_name, contract_name = (csv_unquote(part.strip()) for part in line.split(";")[:2])
-            if export_name and contract_name:
-                mapping[normalise_header(export_name)] = contract_name
+        # The loader's own CSV rules: a quoted name may hold the separator.
+        fields = [unicodedata.normalize("NFC", f).strip() for f in split_fields(line, delimiter)]
+        if len(fields) >= 2 and fields[0] and fields[1]:
+            mapping[normalise_header(fields[0])] = fields[1]
     return mapping
 
 

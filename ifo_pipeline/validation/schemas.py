@@ -96,6 +96,8 @@ def raw_schema(
         columns[name] = pa.Column(
             POLARS_TYPES[column.type], checks.get(name, []), nullable=not column.required
         )
+    if unique is None and isinstance(source, CsvSource) and source.unique_key:
+        unique = list(source.unique_key)  # the loader keeps one row a key (the later one)
     return pa.DataFrameSchema(columns, name=source.table, unique=unique)
 
 
@@ -122,8 +124,6 @@ BUDGET_LINES = raw_schema(
 FORECAST_LINES = raw_schema(
     sources.FORECASTS,
     {"prognosmanad": [MONTH], "ansvar": [_code("4,6")]},
-    # One forecast per unit and month: two would be added up into a wrong total.
-    unique=["prognosmanad", "ansvar"],
 )
 
 REPORT_STRUCTURE = raw_schema(
@@ -172,14 +172,11 @@ MEASURES = raw_schema(
         "start": [MONTH],
         "enhetskostnad": [pa.Check.ge(0)],
     },
-    # A measure is followed by its id: two rows of one id would be two measures in one.
-    unique=["atgard_id"],
 )
 
 MEASURE_STATUS = raw_schema(
     sources.MEASURE_STATUS,
     {"manad": [MONTH], "status": [pa.Check.isin(list(sources.MEASURE_STATUSES))]},
-    unique=["manad", "atgard_id"],
 )
 
 GOAL_INDICATORS = raw_schema(
@@ -189,7 +186,6 @@ GOAL_INDICATORS = raw_schema(
         "berakning": [pa.Check.isin(["varde", "forandring_pct"])],
         "riktning": [pa.Check.isin(["lagre", "hogre"])],
     },
-    unique=["indikator_id"],
 )
 
 VOLUME_CELLS = raw_schema(
