@@ -16,17 +16,22 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
+from openpyxl.utils import get_column_letter
 
 from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import (
-    YEAR_IN_NAME,
+    DATE_IN_NAME,
     FileLoad,
     LandedSource,
     archived_copy,
@@ -35,6 +40,7 @@ from ifo_pipeline.ingest.csv_loader import (
     no_file_for,
     normalise_header,
     reject_file,
+    the_year_in,
     unreadable,
 )
 from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
@@ -46,6 +52,9 @@ log = logging.getLogger(__name__)
 VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt", patterns=("*.csv", "*.xlsx"))
 CATALOGUE_DIR = DBT_PROJECT_DIR / "seeds"
 MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+# The month names a Swedish or an English Excel writes, by their first three letters (the
+# header key: 'Sept', 'Mars', 'October' and 'maj' alike).
+MONTH_OF_KEY = {key: n for n, key in enumerate(MONTHS, start=1)} | {"may": 5, "oct": 10}
 
 _NUMBER = r"\d+(?:[ \u00a0\u202f]\d{3})*(?:,\d+)?"
 CELL = re.compile(
@@ -84,6 +93,11 @@ def parse_cell(text: str) -> Cell | None:
     text = text.strip()
     if not text:
         return None
+    if text.startswith("="):
+        raise CellError(
+            f"the formula {text} has no calculated value: the workbook was written by a "
+            "program and never calculated (open it in Excel and save it, or deliver the values)"
+        )
     m = CELL.match(text)
     if not m:
         raise CellError(
@@ -138,38 +152,112 @@ class RawRow:
     row_number: int
     section: str
     measure: str
-    cells: tuple[tuple[int, str, str], ...]  # (month 1-12, column header, raw text)
+    # (month 1-12, column header, raw text, 0-based column index)
+    cells: tuple[tuple[int, str, str, int], ...]
 
 
-def _month_columns(header: list[str]) -> dict[int, int]:
-    """Column index -> month, from headers such as 'Jan', 'Sept', 'Mars', 'maj'."""
-    columns = {}
+def month_of(name: object) -> int | None:
+    """The month a header names: 'Jan', 'Sept', 'Mars', 'maj', 'May', 'October', or a date
+    (Excel's 'jan-19' is a date formatted as a month); None for anything else."""
+    if isinstance(name, datetime | date):
+        return name.month
+    key = _key(str(name or ""))
+    if key.isalpha() and len(key) >= 3 and (month := MONTH_OF_KEY.get(key[:3])):
+        return month
+    return None
+
+
+def _month_columns(header: list[object]) -> dict[int, int]:
+    """Column index -> month. A header that names a month twice is refused: which column
+    holds the month cannot be known."""
+    columns: dict[int, int] = {}
     for index, name in enumerate(header):
-        key = _key(name)[:3]
-        if key in MONTHS:
-            columns[index] = MONTHS.index(key) + 1
+        month = month_of(name)
+        if month is None:
+            continue
+        if month in columns.values():
+            first = next(i for i, m in columns.items() if m == month)
+            raise FileRejected(
+                f"the header names month {month} twice (columns {first + 1} and {index + 1}: "
+                f"{_text(header[first])!r}, {_text(name)!r})"
+            )
+        columns[index] = month
     return columns
+
+
+# Columns beside the months that hold no month's count, read by name: a total or an average
+# of the months, or a comment.
+NOT_A_MONTH = ("summa", "sum", "total", "snitt", "medel", "genomsnitt", "average", "kommentar")
+
+
+def _unread_columns(header: list[object], months: dict[int, int], first: int) -> list[str]:
+    """Header cells after the name column(s) that name no month and no known summary: a
+    column the loader would otherwise drop without a word (a month it cannot read)."""
+    return [
+        _text(name)
+        for index, name in enumerate(header)
+        if index >= first
+        and index not in months
+        and _text(name)
+        and not _key(_text(name)).startswith(NOT_A_MONTH)
+    ]
+
+
+class Uncalculated(str):
+    """A formula cell with no cached value: a workbook written by a program, never calculated
+    (its formula text; `parse_cell` rejects it, naming the cell)."""
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A number shown with a % format: Excel stores 92 % as 0.92."""
+
+    value: float
+
+
+def _plain(value: float) -> str:
+    """A float as Swedish text without exponent or binary noise (0.92*100 is 92)."""
+    number = Decimal(repr(value)).normalize()
+    return f"{number:f}".replace(".", ",")
 
 
 def _text(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, Percent):
+        return _plain(float(Decimal(repr(value.value)) * 100)) + "%"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return f"{value:%Y-%m-%d}"
     if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value).strip()
+        return _plain(value)
+    return unicodedata.normalize("NFC", str(value)).strip()
 
 
 def _rows_from_table(
-    sheet: str | None, rows: list[list[object]], section_of_row, first_row: int
+    sheet: str | None,
+    rows: list[list[object]],
+    section_of_row,
+    first_row: int,
+    first_value_column: int,
 ) -> Iterator[RawRow]:
     """Measure rows of one table, with the layout quirks of the source documents resolved:
     a name broken over two rows ('Försöks-' / 'lägenheter', the second row without values) is
     joined, and a value-less heading ending in ':' ('Andel egna familjehem:') prefixes the
     measure names below it."""
+    months = _month_columns(rows[0])
     header = [_text(v) for v in rows[0]]
-    months = _month_columns(header)
     if not months:
         raise FileRejected(f"no month columns (Jan … Dec) in the header: {header}", first_row)
+    unread = _unread_columns(rows[0], months, first_value_column)
+    if unread:
+        raise FileRejected(
+            f"the header has column(s) that name no month: {', '.join(unread)} (months are "
+            "Jan … Dec, Swedish or English, or dates; beside them only a total, an average or "
+            "a comment; a column is never dropped unread)",
+            first_row,
+        )
     prefix = ""
     pending: RawRow | None = None
     for offset, values in enumerate(rows[1:], start=1):
@@ -177,8 +265,8 @@ def _rows_from_table(
         section, name = section_of_row(texts)
         if not name:
             continue
-        cells = tuple((months[i], header[i], texts[i]) for i in sorted(months))
-        has_values = any(raw for _, _, raw in cells)
+        cells = tuple((months[i], header[i], texts[i], i) for i in sorted(months))
+        has_values = any(raw for _, _, raw, _ in cells)
         if not has_values and pending is not None and pending.measure.endswith("-"):
             pending = RawRow(
                 pending.sheet,
@@ -219,7 +307,7 @@ def _read_csv(info: FileInfo) -> Iterator[RawRow]:
     header = [_key(h) for h in rows[0]]
     if header[:2] != ["avsnitt", "matt"]:
         raise FileRejected(f"the header must start with Avsnitt;Matt (found: {rows[0][:2]})", 1)
-    yield from _rows_from_table(None, rows, lambda t: (t[0], t[1]), 1)
+    yield from _rows_from_table(None, rows, lambda t: (t[0], t[1]), 1, 2)
 
 
 def _line_of_nul(text: str) -> int:
@@ -227,26 +315,54 @@ def _line_of_nul(text: str) -> int:
 
 
 def _read_xlsx(path: Path) -> Iterator[RawRow]:
+    """Each sheet's table, from the row that names months down. A cell is what Excel shows:
+    its calculated value (a formula never calculated is kept as its formula, to be rejected),
+    and a number with a % format as the share it is."""
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        values = load_workbook(path, read_only=True, data_only=True)
+        formulas = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # a corrupt workbook is a file-level problem
         raise FileRejected(f"not a readable XLSX workbook ({exc})") from exc
     try:
-        for sheet in workbook.worksheets:
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-            start = next(
-                (i for i, r in enumerate(rows) if _month_columns([_text(v) for v in r])), None
-            )
+        for sheet, formula_sheet in zip(values.worksheets, formulas.worksheets, strict=True):
+            rows = [
+                [_shown(cell, formula) for cell, formula in zip_longest(row, formula_row)]
+                for row, formula_row in zip_longest(
+                    sheet.iter_rows(), formula_sheet.iter_rows(), fillvalue=()
+                )
+            ]
+            start = next((i for i, r in enumerate(rows) if _is_header(r)), None)
             if start is None:
                 continue
             title = sheet.title
             yield from _rows_from_table(
-                title, rows[start:], lambda t, s=title: (s, t[0]), start + 1
+                title, rows[start:], lambda t, s=title: (s, t[0]), start + 1, 1
             )
     finally:
-        workbook.close()
+        values.close()
+        formulas.close()
+
+
+def _shown(cell: object, formula: object) -> object:
+    value = getattr(cell, "value", None)
+    written = getattr(formula, "value", None)
+    if value is None and getattr(formula, "data_type", None) == "f":
+        # An array formula's text is on its object; a plain one is the string itself.
+        return Uncalculated(str(getattr(written, "text", written)))
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and "%" in (getattr(cell, "number_format", None) or ""):
+        return Percent(float(value))
+    return value
+
+
+def _is_header(row: list[object]) -> bool:
+    """The row that names the months: one month by name, or two by date (a lone date above the
+    table is when it was made, not a header)."""
+    named = sum(1 for v in row if not isinstance(v, datetime | date) and month_of(v))
+    dated = sum(1 for v in row if isinstance(v, datetime | date))
+    return named >= 1 or dated >= 2
 
 
 VOLUME_SCHEMA = pa.schema(
@@ -331,11 +447,14 @@ def _record_replacement(
 
 
 def file_year(path: Path) -> int:
-    """A volume file holds one year, named in the file name."""
-    year_match = YEAR_IN_NAME.search(path.name)
-    if not year_match:
-        raise FileRejected("the file name must hold the year (verksamhetsmatt_2019.csv)")
-    return int(year_match.group(1))
+    """A volume file holds one year, named in the file name (its cells say no year): a date
+    beside it is when the file was made."""
+    year = the_year_in(DATE_IN_NAME.sub(" ", path.name))
+    if year is None:
+        raise FileRejected(
+            "the file name must hold the one year its counts are for (verksamhetsmatt_2019.csv)"
+        )
+    return year
 
 
 def reload_volume_months(
@@ -459,17 +578,20 @@ def _cells(
     for row in rows:
         section = catalogue.section(row.section)
         measure_id = catalogue.measure_id(section, row.measure)
-        for month, column, raw in row.cells:
+        for month, column, raw, index in row.cells:
             try:
                 parsed = parse_cell(raw)
             except CellError as exc:
+                where = f"{row.sheet}!{get_column_letter(index + 1)}{row.row_number}, " * bool(
+                    row.sheet
+                )
                 rejects.append(
                     CellReject(
                         row.sheet,
                         row.row_number,
                         column,
                         raw,
-                        f"{row.measure} ({section}), {column}: {exc}",
+                        f"{where}{row.measure} ({section}), {column}: {exc}",
                         month,
                     )
                 )
