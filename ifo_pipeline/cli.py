@@ -86,6 +86,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     if outcome.published:
         print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
+    if outcome.refused:
+        print(
+            f"{len(outcome.refused)} landed file(s) were refused whole: "
+            + "; ".join(outcome.refused)
+            + ". Everything else was loaded and published; what the refused files would have "
+            "replaced keeps its earlier delivery. Fix the file and land it again (ifo status "
+            "lists refusals until they are re-delivered).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return 0
 
 
@@ -263,17 +273,26 @@ def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
         if args.format == "csv":
             import csv
 
+            from ifo_pipeline.reporting.workbook import FORMULA_TRIGGERS
+
+            def inert(value: object) -> object:
+                # OWASP: a CSV opened in a spreadsheet runs a text that begins like a formula.
+                text = isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+                return "'" + value if text else value
+
             writer = csv.writer(sys.stdout, delimiter=";", lineterminator="\n")
             writer.writerow(relation.columns)
-            writer.writerows(relation.fetchall())
+            writer.writerows([inert(v) for v in row] for row in relation.fetchall())
         elif args.format == "xlsx":
             from openpyxl import Workbook
 
+            from ifo_pipeline.reporting.workbook import put
+
             workbook = Workbook()
             sheet = workbook.active
-            sheet.append(relation.columns)
-            for row in relation.fetchall():
-                sheet.append(list(row))
+            for r, row in enumerate([relation.columns, *relation.fetchall()], start=1):
+                for c, value in enumerate(row, start=1):
+                    put(sheet, r, c, value)
             sheet.freeze_panes = "A2"
             workbook.save(args.output)
             print(f"Written to {args.output}")

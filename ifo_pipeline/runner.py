@@ -43,6 +43,9 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
     published: bool = False
     kolada_failure: str = ""  # set when only the Kolada part failed
+    # Files refused whole tonight (file, line, reason): the rest was loaded and published,
+    # and the refused files' sources keep what they held before.
+    refused: list[str] = field(default_factory=list)
 
 
 # A span of at most this many months is loaded and built in one Dagster run, a longer one (a
@@ -267,7 +270,13 @@ def _outcome(
     notes = [*notes, *(f"warning: {w}" for w in warnings)]
     failed = [r for r in results if not r.success]
     if not failed:
-        return RunOutcome(True, results[-1].run_id, notes=notes, published=True)
+        refused = [
+            e.description or e.asset_key.to_user_string()
+            for result in results
+            for e in result.get_asset_check_evaluations()
+            if e.check_name == REFUSED_CHECK and not e.passed
+        ]
+        return RunOutcome(True, results[-1].run_id, notes=notes, published=True, refused=refused)
     message = (
         f"ifo run failed (run {failed[0].run_id}): "
         + "; ".join(problems or ["see the run log"])
@@ -276,6 +285,11 @@ def _outcome(
         "refused and why) and run again, or re-execute the run from failure in the Dagster UI."
     )
     return RunOutcome(False, failed[0].run_id, message, notes)
+
+
+# The check that fails for a file refused whole: a warning (one bad delivery never holds back
+# the others), and yet a person must re-deliver the file (`ifo run` exits 1).
+REFUSED_CHECK = "files_accepted"
 
 
 def kolada_failure_message(settings: Settings, result: dg.ExecuteInProcessResult) -> str:

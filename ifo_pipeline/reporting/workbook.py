@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -25,6 +26,9 @@ NUMBER_FORMATS = {
     "pct": "+0.0;-0.0;0.0",
     "number": "#,##0.##;-#,##0.##",
 }
+# What makes a text a formula to a spreadsheet (OWASP, CSV and formula injection): a report
+# line named '=HYPERLINK(…)' must be shown, never run.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = PatternFill("solid", start_color="EEF3F8")
 BOLD = Font(bold=True)
 TITLE_ROW, HEADER_ROW = 1, 2
@@ -45,22 +49,36 @@ def write_workbook(report: MonthReport, path: Path) -> Path:
     return path
 
 
+def put(sheet: Worksheet, row: int, column: int, value: object) -> Cell:
+    """Write a value into a cell. A text is always text: openpyxl makes every text beginning
+    with '=' a formula, so its type is set back to a string, and one that begins like a
+    formula is marked as typed text (Excel's quote prefix) so that editing it in Excel does not
+    turn it into one either."""
+    cell = sheet.cell(row, column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
+    return cell
+
+
 def _table_sheet(sheet: Worksheet, table: Table) -> None:
-    sheet.cell(TITLE_ROW, 1, table.title).font = Font(bold=True, size=12)
+    put(sheet, TITLE_ROW, 1, table.title).font = Font(bold=True, size=12)
     for col, name in enumerate(table.columns, start=1):
-        cell = sheet.cell(HEADER_ROW, col, name)
+        cell = put(sheet, HEADER_ROW, col, name)
         cell.font, cell.fill = BOLD, HEADER_FILL
         cell.alignment = Alignment(horizontal="left" if col == 1 else "right", wrap_text=True)
     for r, row in enumerate(table.rows, start=HEADER_ROW + 1):
         total = bool(table.totals and table.totals[r - HEADER_ROW - 1])
         for col, (value, fmt) in enumerate(zip(row, table.formats, strict=True), start=1):
-            cell = sheet.cell(r, col, float(value) if isinstance(value, Decimal) else value)
+            cell = put(sheet, r, col, float(value) if isinstance(value, Decimal) else value)
             if fmt in NUMBER_FORMATS and not isinstance(value, str):
                 cell.number_format = NUMBER_FORMATS[fmt]
             if total:
                 cell.font = BOLD
     for i, note in enumerate(table.notes):
-        sheet.cell(HEADER_ROW + len(table.rows) + 2 + i, 1, note).font = Font(italic=True)
+        put(sheet, HEADER_ROW + len(table.rows) + 2 + i, 1, note).font = Font(italic=True)
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2)
     sheet.column_dimensions["A"].width = max(
         [len(str(r[0] or "")) for r in table.rows] + [len(table.columns[0]), 12]
@@ -73,17 +91,17 @@ def _table_sheet(sheet: Worksheet, table: Table) -> None:
 
 def _chart_sheet(sheet: Worksheet, chart: Chart) -> None:
     """The chart's figures (categories down, a column per series) and the chart beside them."""
-    sheet.cell(TITLE_ROW, 1, chart.title).font = Font(bold=True, size=12)
+    put(sheet, TITLE_ROW, 1, chart.title).font = Font(bold=True, size=12)
     sheet.cell(HEADER_ROW, 1, "").fill = HEADER_FILL
     for j, series in enumerate(chart.series, start=2):
-        cell = sheet.cell(HEADER_ROW, j, series.name)
+        cell = put(sheet, HEADER_ROW, j, series.name)
         cell.font, cell.fill = BOLD, HEADER_FILL
     for i, category in enumerate(chart.categories, start=HEADER_ROW + 1):
-        sheet.cell(i, 1, category)
+        put(sheet, i, 1, category)
         for j, series in enumerate(chart.series, start=2):
             k = i - HEADER_ROW - 1
             value = series.values[k] if k < len(series.values) else None
-            sheet.cell(i, j, value).number_format = NUMBER_FORMATS["number"]
+            put(sheet, i, j, value).number_format = NUMBER_FORMATS["number"]
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2)
     sheet.column_dimensions["A"].width = max([len(c) for c in chart.categories] + [12])
 
