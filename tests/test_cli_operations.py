@@ -194,20 +194,30 @@ def test_a_run_with_nothing_new_rebuilds_nothing(reference):
     assert "a historical extract" in status.stdout and "All is well." in status.stdout
 
 
-def test_status_after_a_failed_run_exits_non_zero_and_names_the_failure(reference, tmp_path):
+def test_a_refused_file_publishes_the_rest_and_status_names_it_until_redelivered(
+    reference, tmp_path
+):
     settings = Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=tmp_path / "landing")
     generate_sample(settings.landing_dir, rows_per_unit_month=2)
     (settings.landing_dir / "ledger" / "trasig.csv").write_bytes(b"Period;Ansvar\n\x81\x8d\n")
     env = environment(settings)
-    assert ifo("run", "--offline", env=env).returncode == 1
+    run = ifo("run", "--offline", env=env)
+    assert run.returncode == 1  # a person must re-deliver the file
+    assert "marts published to" in run.stdout
+    assert "1 landed file(s) were refused whole: ledger/trasig.csv, line 2" in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
     status = ifo("status", env=env)
     assert status.returncode == 1
-    assert "ifo_all" in status.stdout and "failed" in status.stdout
     assert "REFUSED: 1 file(s)" in status.stdout and "ledger/trasig.csv" in status.stdout
-    # The next run succeeds, but the refusal is remembered until the file is re-delivered.
+    # The next night has nothing new, but the refusal is remembered until it is re-delivered.
     assert ifo("run", "--offline", env=env).returncode == 0
     status = ifo("status", env=env)
     assert status.returncode == 1 and "ledger/trasig.csv" in status.stdout
+    (settings.landing_dir / "ledger" / "trasig.csv").write_bytes(
+        b"Period;Ansvar;Konto;Verksamhet;Belopp\n201903;5310;4630;56910;1,00\n"
+    )
+    assert ifo("run", "--offline", env=env).returncode == 0
+    assert "ledger/trasig.csv" not in ifo("status", env=env).stdout
 
 
 @pytest.mark.parametrize(

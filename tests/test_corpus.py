@@ -22,12 +22,14 @@ import pytest
 from openpyxl import Workbook
 from stdnum import luhn
 
+from ifo_pipeline.ingest.fileinfo import wide_encoding
 from ifo_pipeline.privacy import find_identity_numbers, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer, generate_sample
 from ifo_pipeline.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED: dict[str, dict] = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 HEADER = (
     "Period;Ansvar;Konto;Verksamhet;Aktivitet;Projekt;Motpart;Belopp;Verifikation;"
     "Bokforingsdatum;Text\n"
@@ -50,6 +52,13 @@ def planted_numbers(rng: random.Random) -> dict[str, str]:
         ("PNR_ENDASH", "\u2013"),
         ("PNR_NODASH", ""),
         ("PNR_PLUS", "+"),
+        # Pasted from a PDF or a word processor.
+        ("PNR_NNBSP", "\u202f"),
+        ("PNR_THIN", "\u2009"),
+        ("PNR_FIGURE", "\u2007"),
+        ("PNR_NBHYPHEN", "\u2011"),
+        ("PNR_MINUS", "\u2212"),
+        ("PNR_EMDASH", "\u2014"),
     ]:
         date, tail = number()
         forms[name] = date + sep + tail
@@ -63,14 +72,25 @@ def planted_numbers(rng: random.Random) -> dict[str, str]:
 
 
 def expand(data: bytes, numbers: dict[str, str]) -> bytes:
-    """Placeholders replaced in the file's own encoding (UTF-8, else Windows-1252)."""
+    """Placeholders replaced in the file's own encoding (UTF-16 or UTF-32 by its BOM, UTF-8,
+    else Windows-1252)."""
+    wide = wide_encoding(data[:4])
+    if wide:
+        try:
+            text = data.decode(wide)
+        except UnicodeDecodeError:  # a broken file on purpose: it holds no placeholder
+            return data
+        for name, value in numbers.items():
+            text = text.replace(f"@{name}@", value)
+        return text.encode(wide)  # the BOM again, in this machine's byte order
     try:
         data.decode("utf-8")
         encoding = "utf-8"
     except UnicodeDecodeError:
         encoding = "cp1252"
     for name, value in numbers.items():
-        data = data.replace(f"@{name}@".encode(), value.encode(encoding))
+        if f"@{name}@".encode() in data:
+            data = data.replace(f"@{name}@".encode(), value.encode(encoding))
     return data
 
 
@@ -92,6 +112,23 @@ def generated(kind: str, path: Path, numbers: dict[str, str]) -> None:
         (path / "inuti.txt").write_text("a folder named like an export")
     elif kind == "dangling_link":
         path.symlink_to(path.with_name("finns_inte.csv"))
+    elif kind == "workbook_uncalculated_formula":
+        # Written by a program, never opened in Excel: the formula has no calculated value.
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "Missbruk"
+        sheet.append(["Missbruk", *MONTHS_EN])
+        sheet.append(["Antal pågående ärenden", 160, "=B2+1", *range(162, 172)])
+        workbook.save(path)
+    elif kind == "workbook_percent":
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "Missbruk"
+        sheet.append(["Missbruk", *MONTHS_EN])
+        sheet.append(["Andel avslutade utredningar", *(0.8 + m / 100 for m in range(12))])
+        for cell in sheet[2][1:]:
+            cell.number_format = "0%"
+        workbook.save(path)
     elif kind == "workbook_with_personnummer":
         workbook = Workbook()
         sheet = workbook.active
@@ -163,13 +200,15 @@ def test_no_run_shows_a_traceback_and_each_ends_with_a_clear_outcome(corpus_run:
     first, second = corpus_run.runs
     for run in corpus_run.runs:
         assert "Traceback" not in run.stdout + run.stderr
-    # The first run refuses files: it says which and why, and publishes nothing.
+    # The first run refuses files: it says which and why, exits 1 for a person to act, and
+    # publishes everything else (no delivery holds back another's).
     assert first.returncode == 1
     assert "ledger/tom.csv" in first.stderr and "the file is empty" in first.stderr
-    assert "Nothing was published" in first.stderr
-    # Refused files stay refused (in ops.load_log); the next run publishes the rest.
-    assert second.returncode == 0, second.stderr
+    assert "were refused whole" in first.stderr
+    assert "marts published to" in first.stdout
     assert corpus_run.settings.published_path.exists()
+    # Refused files stay refused (in ops.load_log, and ifo status); nothing new the next night.
+    assert second.returncode == 0, second.stderr
 
 
 def _load_log(settings: Settings) -> dict[tuple[str, str], tuple]:

@@ -1,5 +1,6 @@
-"""Property tests (hypothesis): the number and cell parsers never raise and never guess, and a
-generated ledger always reconciles: loaded + rejected amounts = the file's amounts."""
+"""Property tests (hypothesis): the number and cell parsers never raise and never guess, a
+generated ledger always reconciles (loaded + rejected amounts = the file's amounts), and any
+bytes landed under any source folder get an outcome without crashing a load."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ifo_pipeline.ingest import load_source, load_volumes
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.sources import LEDGER
+from ifo_pipeline.ingest.ops_log import Outcome
+from ifo_pipeline.ingest.sources import BUDGET, CSV_SOURCES, FORECASTS, LEDGER
 from ifo_pipeline.ingest.volumes import Cell, CellError, parse_cell
 from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.settings import Settings
 
 AMOUNTS = st.decimals(
     min_value=Decimal("-999999999999.99"),
@@ -124,3 +128,90 @@ def test_loaded_and_rejected_amounts_add_up_to_the_file(lines):
     assert loaded + rejected == in_file
     assert recorded == (in_file, 0)
     assert result.rows_loaded + result.rows_rejected == len(lines)
+
+
+# --- any bytes under any source folder: an outcome for every file, every krona accounted for ---
+
+# Where a file can land, named so that its source takes it.
+LANDING_NAMES = [
+    "ledger/huvudbok.csv",
+    "budget/kommunbidrag_2019.csv",
+    "prognos/prognos.csv",
+    "config/rapportstruktur.csv",
+    "config/rapporter.csv",
+    "config/kostnadsslag.csv",
+    "config/atgarder.csv",
+    "config/atgardsstatus.csv",
+    "config/malindikatorer.csv",
+    "config/kolumnmappning.csv",
+    "verksamhetsmatt/verksamhetsmatt_2019.csv",
+    "verksamhetsmatt/verksamhetsmatt_2019.xlsx",
+]
+HEADERS = {
+    **{f"{s.folder}/{s.patterns[0].replace('*', '')}": s.columns for s in CSV_SOURCES},
+    "ledger/huvudbok.csv": LEDGER.columns,
+    "budget/kommunbidrag_2019.csv": BUDGET.columns,
+    "prognos/prognos.csv": FORECASTS.columns,
+    "config/kolumnmappning.csv": ("Exportkolumn", "Kolumn"),
+    "verksamhetsmatt/verksamhetsmatt_2019.csv": ("Avsnitt", "Matt", "Jan", "Feb", "Mar"),
+}
+FIELDS = st.sampled_from(
+    [
+        "201903", "201812", "201913", "5310", "4630", "56910", "1 234,50", "-12,5", "1O,00",
+        "abc", "", '"q;uote"', '"open', "\x00", "Summa", "850709-9805", "2019-03-01", "92%",
+        "BU-1", "kolada:N30001", "varde", "lagre", "planerad", "IFO", "2019", "x" * 40, "\u202f",
+        "e\u0301", "=1+1",
+    ]
+)  # fmt: skip
+ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-32"]
+
+
+@st.composite
+def landed_file(draw) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(LANDING_NAMES))
+    if name.endswith(".xlsx") or draw(st.integers(0, 4)) == 0:  # bytes of any kind
+        return name, draw(st.binary(max_size=400))
+    separator = draw(st.sampled_from([";", "\t", ","]))
+    header = list(HEADERS.get(name, ("Period",)))
+    if draw(st.booleans()):
+        header = draw(st.permutations(header))
+    lines = [separator.join(header)] + [
+        separator.join(draw(st.lists(FIELDS, min_size=0, max_size=len(header) + 1)))
+        for _ in range(draw(st.integers(0, 6)))
+    ]
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = ending.join(lines) + draw(st.sampled_from(["", ending]))
+    return name, text.encode(draw(st.sampled_from(ENCODINGS)), errors="replace")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(landed_file(), min_size=1, max_size=4, unique_by=lambda f: f[0]))
+def test_any_landed_bytes_get_an_outcome_and_every_krona_is_accounted_for(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        settings_ = Settings(warehouse_dir=Path(tmp) / "w", landing_dir=Path(tmp) / "landing")
+        for name, data in files:
+            path = settings_.landing_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        loads = [f for source in CSV_SOURCES for f in load_source(settings_, source)]
+        loads += load_volumes(settings_)
+        assert all(f.outcome in set(Outcome) for f in loads)
+        with closing(connect(settings_.warehouse_path)) as con:
+            logged = {r[0] for r in con.execute("SELECT file_name FROM ops.load_log").fetchall()}
+            unbalanced = con.execute(
+                "SELECT count(*) FROM ops.reconciliation WHERE difference <> 0"
+            ).fetchone()[0]
+            reconciled = con.execute("SELECT count(*) FROM ops.reconciliation").fetchone()[0]
+            delivered_money = con.execute(
+                """SELECT count(*) FROM ops.load_log WHERE source IN ('ledger', 'budget')
+                   AND outcome IN ('loaded', 'loaded_with_rejects')"""
+            ).fetchone()[0]
+    # Every landed file has a verdict in the load log (the column mapping only when it maps
+    # something or is refused: an empty mapping is no delivery).
+    for name, _ in files:
+        if not name.endswith("kolumnmappning.csv"):
+            assert Path(name).name in logged, (name, loads)
+    assert unbalanced == 0
+    assert reconciled == delivered_money

@@ -13,9 +13,11 @@ import subprocess
 import sys
 import termios
 import time
+from csv import reader as csv_reader
 from pathlib import Path
 
 import duckdb
+from openpyxl import load_workbook
 
 IFO = str(Path(sys.executable).parent / "ifo")
 MARCH = (
@@ -50,6 +52,41 @@ def test_a_query_prints_a_table_or_csv_and_a_mistake_gets_a_message(demo):
     )
     assert wrong.returncode == 1 and "finns_inte" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_a_query_written_as_a_workbook_or_csv_never_holds_a_live_formula(demo, tmp_path):
+    """Text from the warehouse goes into a workbook as text and into CSV neutralised (OWASP):
+    a report line named '=HYPERLINK(…)' is shown, never run."""
+    settings, _ = demo
+    query = (
+        "SELECT '=HYPERLINK(\"http://example.invalid\",\"x\")' AS etikett, '@SUM(1)' AS b, "
+        "-5 AS tal, 'Barn och unga' AS rad"
+    )
+    book = tmp_path / "svar.xlsx"
+    written = subprocess.run(
+        [IFO, "sql", query, "--format", "xlsx", "--output", str(book)],
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+    )
+    assert written.returncode == 0, written.stderr
+    sheet = load_workbook(book).active
+    assert [c.data_type for c in sheet[2]] == ["s", "s", "n", "s"]
+    assert sheet["A2"].value.startswith("=HYPERLINK") and sheet["A2"].quotePrefix
+    assert sheet["C2"].value == -5 and not sheet["D2"].quotePrefix
+    printed = subprocess.run(
+        [IFO, "sql", query, "--format", "csv"],
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+    )
+    fields = next(csv_reader(printed.stdout.splitlines()[1:], delimiter=";"))
+    assert fields == [
+        '\'=HYPERLINK("http://example.invalid","x")',
+        "'@SUM(1)",
+        "-5",
+        "Barn och unga",
+    ]
 
 
 # What a terminal answers when the DuckDB shell asks (background colour, device attributes,

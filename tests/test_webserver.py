@@ -98,7 +98,7 @@ def test_the_ui_lists_the_schedule_the_sensor_the_partitioned_assets_and_checks(
         c["name"]: c["blocking"] for c in assets["raw/ledger_lines"]["assetChecksOrError"]["checks"]
     }
     assert ledger_checks == {
-        "files_accepted": True,
+        "files_accepted": False,  # a refused file holds back no other
         "rows_accepted": False,
         "schema_valid": True,
         "reconciles_to_the_krona": True,
