@@ -13,11 +13,13 @@ import zipfile
 from contextlib import closing
 from pathlib import Path
 
+import duckdb
 import pytest
 from openpyxl import load_workbook
 
 from ifo_pipeline.cli import main
 from ifo_pipeline.publish import connect_published
+from ifo_pipeline.reporting.content import gather
 from ifo_pipeline.reporting.pdf import chromium_command, find_chromium
 from tests.conftest import REPO, read_semicolon_csv
 from tests.test_resultatrapport_reference import TKR_COLUMNS
@@ -195,3 +197,28 @@ def test_the_text_report_has_every_section(demo, monkeypatch, capsys):
         "== Datakällor ==",
     ):
         assert heading in out
+
+
+def test_the_march_report_shows_the_indicators_year_to_date_through_march(demo):
+    """Issue: the March report showed the year's twelve months of volumes. Through March:
+    households on försörjningsstöd > 3 months, January–March 2019 against January–March 2018,
+    computed here from the raw cells; Kolada's indicator is the year's value."""
+    settings, _ = demo
+    with closing(connect_published(settings.published_path)) as con:
+        report = gather(con, 2019, 3)
+    table = next(t for t in report.tables() if t.key == "Måluppfyllelse")
+    assert "Jan-Mar 19" in table.title
+    rows = {row[0]: row[1:] for row in table.rows}
+    households = next(v for k, v in rows.items() if "försörjningsstöd" in k)
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+        this, last = con.execute("""
+            SELECT avg(varde) FILTER (WHERE ar = 2019), avg(varde) FILTER (WHERE ar = 2018)
+            FROM raw.volume_cells
+            WHERE matt_levererat = 'Antal hushåll med försörjningsstöd > 3 mån'
+              AND manad <= 3 AND ar IN (2018, 2019)""").fetchone()
+    utfall, mal, bedomning, trend, manader = households
+    assert manader == 3
+    assert utfall == pytest.approx((this - last) / last * 100)  # unrounded in the mart
+    assert (mal, bedomning, trend) == (-7.0, "delvis uppfyllt", "minskat")
+    kolada = next(v for k, v in rows.items() if "Nettokostnadsavvikelsen" in k)
+    assert kolada[0] == pytest.approx(14.4) and kolada[-1] == 12

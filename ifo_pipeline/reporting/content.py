@@ -123,7 +123,7 @@ def gather(con: duckdb.DuckDBPyConnection, year: int, month: int) -> MonthReport
             kolada_section(con, year),
             areas_section(con, year),
             plan_section(con, year, month),
-            goals_section(con, year),
+            goals_section(con, year, month),
             sources_section(con),
         ],
         generated_at=datetime.now().astimezone(),
@@ -487,20 +487,22 @@ def plan_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Secti
     return section
 
 
-def goals_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
+def goals_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Section:
+    """The indicators as known through the report's month: the year to date (a Kolada
+    indicator is the year's value)."""
     rows = con.execute(
         """SELECT indikator, utfall, mal, bedomning, trend, manader
-           FROM marts.malupfyllelse WHERE ar = ? ORDER BY indikator_id""",
-        [year],
+           FROM marts.malupfyllelse WHERE ar = ? AND manad = ? ORDER BY indikator_id""",
+        [year, month],
     ).fetchall()
     section = Section("Måluppfyllelse")
     if not rows:
-        section.notes.append(f"Inga målindikatorer med utfall för {year}.")
+        section.notes.append(f"Inga målindikatorer med utfall för {period_label(year, month)}.")
         return section
     section.tables.append(
         Table(
             key="Måluppfyllelse",
-            title=f"Nämndmålens indikatorer {year} (hittills i år)",
+            title=f"Nämndmålens indikatorer {period_label(year, month)} (hittills i år)",
             columns=("Indikator", "Utfall", "Mål", "Bedömning", "Trend", "Månader"),
             formats=("text", "number", "number", "text", "text", "number"),
             rows=rows,
