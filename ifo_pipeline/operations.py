@@ -13,23 +13,24 @@ from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.csv_loader import LandedSource, format_sek, scan_periods
-from ifo_pipeline.ingest.fileinfo import file_identity, identities_kept_in
-from ifo_pipeline.ingest.ops_log import loaded_hashes
-from ifo_pipeline.ingest.sources import (
-    COLUMN_MAP,
-    CSV_SOURCES,
-    LEDGER,
-    column_map_or_empty,
-    landed_files,
-)
+from ifo_pipeline.ingest.column_map import column_map_or_empty
+from ifo_pipeline.ingest.csv_loader import format_sek, scan_periods
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.landing import fetch_identity, latest_fetch
 from ifo_pipeline.months import month_key, months_between
 from ifo_pipeline.runs import last_runs
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.stopping import is_stop
+from ifo_pipeline.store.declarations import LandedSource
+from ifo_pipeline.store.fileinfo import file_identity, identities_kept_in
+from ifo_pipeline.store.landing import landed_files
+from ifo_pipeline.store.ops_log import loaded_hashes
+from ifo_pipeline.store.sources import (
+    COLUMN_MAP,
+    CSV_SOURCES,
+    LEDGER,
+)
+from ifo_pipeline.store.warehouse import connect
 
 FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
 

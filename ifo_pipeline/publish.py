@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from ifo_pipeline.files import write_text_atomically
-from ifo_pipeline.ingest.fileinfo import written_state
 from ifo_pipeline.settings import PUBLISHED_DATABASE, STORAGE_VERSION, WORKING_DATABASE
+from ifo_pipeline.store.fileinfo import written_state
 
 PUBLISHED_SCHEMAS = ("marts", "ops")
 log = logging.getLogger(__name__)

@@ -22,14 +22,15 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from ifo_pipeline import stopping
-from ifo_pipeline.ingest.sources import CSV_SOURCES, landed_files
-from ifo_pipeline.ingest.warehouse import held_open
 from ifo_pipeline.kolada.landing import latest_fetch
 from ifo_pipeline.months import month_key, months_between, period_of
 from ifo_pipeline.operations import nothing_new, pending_months
 from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.runs import finish_run, start_run
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.landing import landed_files
+from ifo_pipeline.store.sources import CSV_SOURCES
+from ifo_pipeline.store.warehouse import held_open
 
 if TYPE_CHECKING:
     import dagster as dg

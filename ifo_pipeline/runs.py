@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.warehouse import connect
+from ifo_pipeline.store.warehouse import connect
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ifo_pipeline.ingest.warehouse import MACROS, connect
 from ifo_pipeline.runner import RunOutcome, run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.warehouse import MACROS, connect
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -22,10 +22,10 @@ import pytest
 from openpyxl import Workbook
 from stdnum import luhn
 
-from ifo_pipeline.ingest.fileinfo import wide_encoding
 from ifo_pipeline.privacy import find_identity_numbers, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer, generate_sample
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.fileinfo import wide_encoding
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED: dict[str, dict] = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from ifo_pipeline.ingest.declarations import RawColumn
-from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER, OTHER_RAW_TABLES
+from ifo_pipeline.store.declarations import RawColumn
+from ifo_pipeline.store.sources import CSV_SOURCES, LEDGER, OTHER_RAW_TABLES
 from ifo_pipeline.validation.schemas import SCHEMAS, raw_schema
 
 

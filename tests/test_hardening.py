@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from ifo_pipeline.ingest import load_source, load_volumes
-from ifo_pipeline.ingest.archive import archive_masked
 from ifo_pipeline.ingest.csv_loader import load_file, reload_months
-from ifo_pipeline.ingest.fileinfo import FileRejected, file_identity, inspect_file
-from ifo_pipeline.ingest.sources import BUDGET, FORECASTS, LEDGER, REPORT_STRUCTURE
 from ifo_pipeline.operations import large_replacements, pending_months, unbalanced_files
 from ifo_pipeline.privacy import find_identity_numbers
 from ifo_pipeline.sample.generator import fake_personnummer
+from ifo_pipeline.store.archive import archive_masked
+from ifo_pipeline.store.fileinfo import FileRejected, file_identity, inspect_file
+from ifo_pipeline.store.sources import BUDGET, FORECASTS, LEDGER, REPORT_STRUCTURE
 from tests.conftest import write_text
 from tests.test_ledger_loading import HEADER, ledger_file
 
@@ -159,7 +159,7 @@ def test_a_volume_file_with_only_its_header_does_not_erase_the_year(settings):
     write_text(folder / "verksamhetsmatt_2019_ny.csv", header)
     loads = [f for f in load_volumes(settings) if f.outcome != "already_loaded"]
     assert [(f.outcome, "no measure rows" in f.message) for f in loads] == [("rejected", True)]
-    from ifo_pipeline.ingest.warehouse import connect
+    from ifo_pipeline.store.warehouse import connect
 
     with connect(settings.warehouse_path) as con:
         assert con.execute("SELECT count(varde) FROM raw.volume_cells").fetchone()[0] == 2
@@ -245,7 +245,7 @@ def test_a_night_does_not_read_a_loaded_file_again(settings, tmp_path):
 def new_process(monkeypatch):
     """What a later process knows of the files' hashes: nothing but the kept file. Returns the
     names of the files it reads in full."""
-    from ifo_pipeline.ingest import fileinfo
+    from ifo_pipeline.store import fileinfo
 
     read: list[str] = []
 
@@ -268,7 +268,7 @@ def test_the_next_night_knows_a_settled_file_without_reading_it(
 ):
     """The landed files' hashes are kept across runs by inode, size and times: a night reads
     only what is new, not the whole landed history. The kept file holds no file name."""
-    from ifo_pipeline.ingest import fileinfo
+    from ifo_pipeline.store import fileinfo
 
     monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)  # every file counts as settled
     name = f"huvudbok_{fake_personnummer(random.Random(7))}.csv"
@@ -287,7 +287,7 @@ def test_a_file_rewritten_in_place_is_read_again_the_next_night(
     settings, tmp_path, monkeypatch, new_process
 ):
     """Same size, modification time put back: the change time still moves with the write."""
-    from ifo_pipeline.ingest import fileinfo
+    from ifo_pipeline.store import fileinfo
 
     monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)
     path = ledger_file(tmp_path, "huvudbok_2019.csv", [line("201901", "1,00")])
@@ -377,7 +377,7 @@ def test_a_file_written_to_while_it_is_read_for_its_archive_is_refused(
 ):
     """The one read that hashes and archives a new file cannot see a writer by comparing two
     hashes: the file's size and times before and after the read tell."""
-    from ifo_pipeline.ingest import archive
+    from ifo_pipeline.store import archive
 
     path = ledger_file(tmp_path, "growing.csv", [line("201903", "1,00")])
     mask_bytes = archive.mask_bytes
@@ -457,7 +457,7 @@ def test_status_names_unbalanced_files_and_large_replacements(con, settings, tmp
 def test_a_stop_during_a_load_is_a_stop_never_a_refused_file():
     import duckdb
 
-    from ifo_pipeline.ingest.csv_loader import unreadable
+    from ifo_pipeline.ingest.lifecycle import unreadable
 
     # How DuckDB reports a signal that arrived while it read the file (seen in a real run).
     for stop in (RuntimeError("Query interrupted"), duckdb.InterruptException("x")):
@@ -471,7 +471,7 @@ def test_an_older_warehouse_is_migrated_once_and_then_left_alone(settings):
     warehouse from before a column existed gets it; the next connection runs no DDL."""
     import duckdb
 
-    from ifo_pipeline.ingest.warehouse import DDL_VERSION, connect
+    from ifo_pipeline.store.warehouse import DDL_VERSION, connect
 
     settings.warehouse_path.parent.mkdir(parents=True)
     with duckdb.connect(str(settings.warehouse_path)) as old:
@@ -499,7 +499,7 @@ def test_a_held_warehouse_is_shared_within_the_process_and_released_for_others(s
     import subprocess
     import sys
 
-    from ifo_pipeline.ingest.warehouse import connect, held_open, release
+    from ifo_pipeline.store.warehouse import connect, held_open, release
 
     path = settings.warehouse_path
     wal = path.with_name(path.name + ".wal")
@@ -554,7 +554,7 @@ def test_an_error_met_while_masking_ahead_refuses_that_file_and_the_next_one_loa
 ):
     """Whatever goes wrong while a file is prepared ahead (here the masking itself fails on
     it) is met again by its load, which refuses that file with the reason; the night goes on."""
-    from ifo_pipeline.ingest import archive
+    from ifo_pipeline.store import archive
 
     ledger_file(tmp_path, "huvudbok_a.csv", [line("201901", "1,00", "trasig")])
     later = ledger_file(tmp_path, "huvudbok_b.csv", [line("201902", "2,00")])
@@ -597,7 +597,7 @@ def test_a_run_started_elsewhere_does_not_read_the_loaded_files(
 ):
     """A run the UI or a sensor starts loads without `ifo run`'s look for new months: the
     hashes kept across runs still spare it reading (and masking) the files loaded before."""
-    from ifo_pipeline.ingest import fileinfo
+    from ifo_pipeline.store import fileinfo
 
     monkeypatch.setattr(fileinfo, "SETTLE_SECONDS", -1.0)  # every file counts as settled
     first = ledger_file(tmp_path, "huvudbok_201901.csv", [line("201901", "1,00")])
@@ -637,7 +637,7 @@ def test_the_staging_copies_a_stopped_run_left_in_the_archive_are_removed(settin
 def test_the_archive_copy_masks_lines_across_its_batches(settings, tmp_path):
     """The copy is masked many megabytes at a time: a personnummer on the line that straddles
     a batch's end, or on the last line without a line break, is masked all the same."""
-    from ifo_pipeline.ingest.archive import CHUNK, inspect_and_archive
+    from ifo_pipeline.store.archive import CHUNK, inspect_and_archive
 
     pnr = fake_personnummer(random.Random(5))
     filler = (line("201901", "1,00", "x" * 60) + "\n").encode()

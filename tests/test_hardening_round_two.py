@@ -21,23 +21,24 @@ from openpyxl import Workbook, load_workbook
 from stdnum import luhn
 
 from ifo_pipeline.ingest import load_source, load_volumes
-from ifo_pipeline.ingest.archive import archive_name, inspect_and_archive
-from ifo_pipeline.ingest.csv_loader import load_file, the_year_in
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
-from ifo_pipeline.ingest.sources import (
+from ifo_pipeline.ingest.column_map import read_column_map
+from ifo_pipeline.ingest.csv_loader import load_file
+from ifo_pipeline.ingest.lifecycle import the_year_in
+from ifo_pipeline.ingest.volumes import Catalogue, load_volume_file
+from ifo_pipeline.privacy import MASK
+from ifo_pipeline.reporting.content import Chart, MonthReport, Section, Series, Table
+from ifo_pipeline.reporting.html import render_html
+from ifo_pipeline.reporting.workbook import write_workbook
+from ifo_pipeline.store.archive import archive_name, inspect_and_archive
+from ifo_pipeline.store.fileinfo import FileRejected, inspect_file
+from ifo_pipeline.store.sources import (
     BUDGET,
     GOAL_INDICATORS,
     LEDGER,
     MEASURE_STATUS,
     MEASURES,
-    read_column_map,
 )
-from ifo_pipeline.ingest.volumes import Catalogue, load_volume_file
-from ifo_pipeline.ingest.warehouse import connect
-from ifo_pipeline.privacy import MASK
-from ifo_pipeline.reporting.content import Chart, MonthReport, Section, Series, Table
-from ifo_pipeline.reporting.html import render_html
-from ifo_pipeline.reporting.workbook import write_workbook
+from ifo_pipeline.store.warehouse import connect
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
 from tests.conftest import reject_reasons, write_text
 from tests.test_ledger_loading import HEADER

@@ -11,12 +11,12 @@ import duckdb
 import pytest
 
 from ifo_pipeline.incremental import BuildBasis, source_fingerprints
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.landing import MANIFEST
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import KOLADA_SNAPSHOT, generate_sample
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.warehouse import connect
 from tests.conftest import read_semicolon_csv
 
 FAST_RETRIES = {

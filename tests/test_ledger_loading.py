@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ifo_pipeline.ingest.column_map import read_column_map
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.sources import LEDGER, read_column_map
 from ifo_pipeline.sample.generator import fake_personnummer
+from ifo_pipeline.store.sources import LEDGER
 from tests.conftest import reject_reasons, write_text
 
 HEADER = (

@@ -11,10 +11,10 @@ import pytest
 
 from ifo_pipeline.ingest import load_source
 from ifo_pipeline.ingest.csv_loader import load_file, reload_months
-from ifo_pipeline.ingest.sources import BUDGET, LEDGER
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.months import month_ranges
 from ifo_pipeline.operations import file_months, pending_months
+from ifo_pipeline.store.sources import BUDGET, LEDGER
+from ifo_pipeline.store.warehouse import connect
 from tests.conftest import write_text
 from tests.test_ledger_loading import HEADER
 

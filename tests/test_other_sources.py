@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.sources import BUDGET, COST_KINDS, FORECASTS, REPORT_STRUCTURE
+from ifo_pipeline.store.sources import BUDGET, COST_KINDS, FORECASTS, REPORT_STRUCTURE
 from tests.conftest import reject_reasons, write_text
 
 

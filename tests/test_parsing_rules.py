@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from ifo_pipeline.ingest.fileinfo import CHUNK, FileRejected, inspect_file
 from ifo_pipeline.privacy import mask_bytes, mask_text
 from ifo_pipeline.sample.generator import fake_personnummer
+from ifo_pipeline.store.fileinfo import CHUNK, FileRejected, inspect_file
 from ifo_pipeline.validation.schemas import contains_personnummer
 
 

@@ -5,7 +5,7 @@ the file, line and reason."""
 from __future__ import annotations
 
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.sources import GOAL_INDICATORS, MEASURE_STATUS, MEASURES
+from ifo_pipeline.store.sources import GOAL_INDICATORS, MEASURE_STATUS, MEASURES
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
 from tests.conftest import reject_reasons, write_text
 

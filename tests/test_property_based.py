@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from ifo_pipeline.ingest import load_source, load_volumes
 from ifo_pipeline.ingest.csv_loader import load_file
-from ifo_pipeline.ingest.ops_log import Outcome
-from ifo_pipeline.ingest.sources import BUDGET, CSV_SOURCES, FORECASTS, LEDGER
 from ifo_pipeline.ingest.volumes import Cell, CellError, parse_cell
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.ops_log import Outcome
+from ifo_pipeline.store.sources import BUDGET, CSV_SOURCES, FORECASTS, LEDGER
+from ifo_pipeline.store.warehouse import connect
 
 AMOUNTS = st.decimals(
     min_value=Decimal("-999999999999.99"),

@@ -12,7 +12,6 @@ import dagster as dg
 from ifo_pipeline.defs.kolada import FETCH_KEY
 from ifo_pipeline.defs.partitions import partition_ranges, range_tags
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.operations import (
     changed_files,
     landing_state,
@@ -23,6 +22,7 @@ from ifo_pipeline.operations import (
 )
 from ifo_pipeline.runs import finish_run
 from ifo_pipeline.settings import TIMEZONE, Settings
+from ifo_pipeline.store.warehouse import connect
 
 LEDGER_KEY = dg.AssetKey(["raw", "ledger_lines"])
 # What dg.define_asset_job returns; its class is not part of Dagster's public API.

@@ -16,14 +16,15 @@ import dagster as dg
 
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.ingest import load_source, load_volumes
-from ifo_pipeline.ingest.csv_loader import CsvSource, FileLoad, LandedSource
-from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome
-from ifo_pipeline.ingest.sources import CSV_SOURCES, LEDGER
+from ifo_pipeline.ingest.lifecycle import FileLoad
 from ifo_pipeline.ingest.volumes import VOLUMES, unknown_measures
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.months import period_of
 from ifo_pipeline.operations import large_replacements, unbalanced_files
 from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.declarations import CsvSource, LandedSource
+from ifo_pipeline.store.ops_log import DELIVERED, Outcome
+from ifo_pipeline.store.sources import CSV_SOURCES, LEDGER
+from ifo_pipeline.store.warehouse import connect
 from ifo_pipeline.validation.plan import unresolved_drivers, unresolved_indicator_sources
 from ifo_pipeline.validation.schemas import SCHEMAS, Validation, validate_table
 from ifo_pipeline.validation.structure import unit_mapping_problems

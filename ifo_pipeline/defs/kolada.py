@@ -13,9 +13,9 @@ import dagster as dg
 
 from ifo_pipeline.defs.ingest import validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
-from ifo_pipeline.ingest.warehouse import connect
 from ifo_pipeline.kolada.client import KoladaClient
 from ifo_pipeline.kolada.landing import KoladaConfig, fetch_to_landing, latest_fetch, load_fetch
+from ifo_pipeline.store.warehouse import connect
 from ifo_pipeline.validation.schemas import SCHEMAS, validate_table
 
 FETCH_KEY = dg.AssetKey(["kolada", "landed_responses"])

@@ -25,9 +25,9 @@ from dagster_dbt import (
 from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.incremental import BuildBasis, Lineage, source_fingerprints
-from ifo_pipeline.ingest.warehouse import connect, release
 from ifo_pipeline.publish import publish_marts
 from ifo_pipeline.runs import mark as mark_run
+from ifo_pipeline.store.warehouse import connect, release
 from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
 
 RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])

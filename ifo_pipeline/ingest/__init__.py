@@ -12,34 +12,30 @@ from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
-from ifo_pipeline.ingest.archive import archive_masked, remove_staging_left
-from ifo_pipeline.ingest.csv_loader import (
-    CsvSource,
+from ifo_pipeline.ingest.column_map import read_column_map
+from ifo_pipeline.ingest.csv_loader import load_file, reload_months
+from ifo_pipeline.ingest.lifecycle import (
     FileLoad,
     already_loaded,
-    load_file,
     log_load,
     prepared_files,
     reject_file,
-    reload_months,
 )
-from ifo_pipeline.ingest.fileinfo import (
+from ifo_pipeline.prefetch import prefetched
+from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.archive import archive_masked, remove_staging_left
+from ifo_pipeline.store.declarations import CsvSource
+from ifo_pipeline.store.fileinfo import (
     FileInfo,
     FileRejected,
     identities_kept_in,
     inspect_file,
     not_a_file_identity,
 )
-from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome, loaded_hashes
-from ifo_pipeline.ingest.sources import (
-    COLUMN_MAP,
-    COLUMN_MAP_FILE,
-    landed_files,
-    read_column_map,
-)
-from ifo_pipeline.ingest.warehouse import connect
-from ifo_pipeline.prefetch import prefetched
-from ifo_pipeline.settings import Settings
+from ifo_pipeline.store.landing import landed_files
+from ifo_pipeline.store.ops_log import DELIVERED, Outcome, loaded_hashes
+from ifo_pipeline.store.sources import COLUMN_MAP, COLUMN_MAP_FILE
+from ifo_pipeline.store.warehouse import connect
 
 
 def load_source(

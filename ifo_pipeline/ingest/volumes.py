@@ -29,24 +29,23 @@ import duckdb
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
 
-from ifo_pipeline.ingest.archive import archive_masked
-from ifo_pipeline.ingest.csv_loader import (
+from ifo_pipeline.ingest.lifecycle import (
     DATE_IN_NAME,
     FileLoad,
-    LandedSource,
     archived_copy,
     identify_new_file,
     log_load,
     no_file_for,
-    normalise_header,
     reject_file,
     the_year_in,
     unreadable,
 )
-from ifo_pipeline.ingest.fileinfo import FileInfo, FileRejected, inspect_file
-from ifo_pipeline.ingest.ops_log import DELIVERED, Outcome, RejectRow, write_rejects
-from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.settings import DBT_PROJECT_DIR
+from ifo_pipeline.store.archive import archive_masked
+from ifo_pipeline.store.declarations import LandedSource, normalise_header
+from ifo_pipeline.store.fileinfo import FileInfo, FileRejected, inspect_file
+from ifo_pipeline.store.ops_log import DELIVERED, Outcome, RejectRow, write_rejects
+from ifo_pipeline.store.warehouse import transaction
 
 log = logging.getLogger(__name__)
 VOLUMES = LandedSource(name="volumes", folder="verksamhetsmatt", patterns=("*.csv", "*.xlsx"))
@@ -452,7 +451,7 @@ def file_year(path: Path) -> int:
     year = the_year_in(DATE_IN_NAME.sub(" ", path.name))
     if year is None:
         raise FileRejected(
-            "the file name must hold the one year its counts are for (verksamhetsmatt_2019.csv)"
+            "the file name must hold the year its counts are for, once (verksamhetsmatt_2019.csv)"
         )
     return year
 
@@ -520,9 +519,11 @@ def _store_cells(
             # A correction is a value that was delivered before and now reads differently.
             con.execute(
                 """
-                INSERT INTO ops.volume_changes
-                SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat, old.matt_id,
-                       old.ratt_text, new.ratt_text, old.file_sha256, ?, now()
+                INSERT INTO ops.volume_changes BY NAME
+                SELECT old.ar, old.manad, old.avsnitt, old.matt_levererat AS matt, old.matt_id,
+                       old.ratt_text AS old_text, new.ratt_text AS new_text,
+                       old.file_sha256 AS old_file_sha256, ? AS new_file_sha256,
+                       now() AS changed_at
                 FROM raw.volume_cells old
                 JOIN incoming_cells new USING (ar, manad, avsnitt, matt_levererat)
                 WHERE old.ar = ? AND coalesce(old.ratt_text, '') <> ''

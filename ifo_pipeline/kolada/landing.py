@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ifo_pipeline.ingest.ops_log import LoadLogEntry, Outcome, write_load_log
-from ifo_pipeline.ingest.warehouse import transaction
 from ifo_pipeline.kolada.client import PAGE_MODELS, KoladaClient, Response, iter_data_rows
+from ifo_pipeline.store.ops_log import LoadLogEntry, Outcome, write_load_log
+from ifo_pipeline.store.warehouse import transaction
 
 DEFAULT_CONFIG = Path(__file__).with_name("kolada.toml")
 MANIFEST = "manifest.json"

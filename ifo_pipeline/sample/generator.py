@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ifo_pipeline.ingest.sources import LEDGER
 from ifo_pipeline.sample.organisation import (
     ATGARDER,
     ATGARDSSTATUS,
@@ -31,6 +30,7 @@ from ifo_pipeline.sample.organisation import (
     UNITS,
 )
 from ifo_pipeline.sample.volumes import generate_volume_files
+from ifo_pipeline.store.sources import LEDGER
 
 KOLADA_SNAPSHOT = Path(__file__).with_name("kolada_snapshot")
 

@@ -17,10 +17,10 @@ import polars as pl
 import pyarrow as pa_arrow
 from pandera.api.polars.types import PolarsData
 
-from ifo_pipeline.ingest import sources
-from ifo_pipeline.ingest.declarations import CsvSource, RawTable
 from ifo_pipeline.prefetch import prefetched
 from ifo_pipeline.privacy import find_identity_numbers
+from ifo_pipeline.store import sources
+from ifo_pipeline.store.declarations import CsvSource, RawTable
 
 # The shape only (a cheap vectorised prefilter); privacy.find_identity_numbers decides.
 PERSONNUMMER = r"\d{6}[-+ \u00a0\u2013]?\d{4}"

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ifo_pipeline.ingest.fileinfo import (
+from ifo_pipeline.privacy import mask_bytes, mask_text
+from ifo_pipeline.store.fileinfo import (
     WIDE_BOMS,
     FileInfo,
     FileRejected,
     inspect_file,
     written_state,
 )
-from ifo_pipeline.privacy import mask_bytes, mask_text
 
 CHUNK = 16 << 20
 STILL_WRITTEN = (

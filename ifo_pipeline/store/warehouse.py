@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from ifo_pipeline.ingest.ops_descriptions import comment_statements
-from ifo_pipeline.ingest.sources import CSV_SOURCES, OTHER_RAW_TABLES
 from ifo_pipeline.settings import STORAGE_VERSION
+from ifo_pipeline.store.ops_descriptions import comment_statements
+from ifo_pipeline.store.sources import CSV_SOURCES, OTHER_RAW_TABLES
 
 STORAGE_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
 

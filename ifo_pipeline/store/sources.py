@@ -8,21 +8,16 @@ Reasons are SQL text expressions so that a reject names the value that broke the
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 
-from ifo_pipeline.ingest.declarations import (
+from ifo_pipeline.store.declarations import (
     Check,
     Column,
     CsvSource,
     LandedSource,
     RawColumn,
     RawTable,
-    header_delimiter,
-    normalise_header,
-    split_fields,
 )
-from ifo_pipeline.ingest.fileinfo import FileRejected, inspect_file
 
 
 def _code(column: str, field: str, digits: str, optional: bool = False) -> Check:
@@ -562,53 +557,3 @@ OTHER_RAW_TABLES: tuple[RawTable, ...] = (VOLUME_CELLS, *KOLADA_TABLES)
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
 COLUMN_MAP = LandedSource(name="column_map", folder="config", patterns=("kolumnmappning.csv",))
-
-
-def read_column_map(landing_dir: Path) -> dict[str, str]:
-    """The municipality's own export headers -> contract names (`Exportkolumn;Kolumn`), in
-    UTF-8 or Windows-1252 like every landed file. Raises FileRejected for an unreadable one
-    (the ledger load logs that and goes on without it)."""
-    path = landing_dir / COLUMN_MAP_FILE
-    if not path.exists() and not path.is_symlink():
-        return {}
-    info = inspect_file(path)
-    mapping: dict[str, str] = {}
-    lines = path.read_text(encoding=info.encoding).splitlines()
-    delimiter = header_delimiter(lines[0]) if lines else ";"
-    for line in lines[1:]:
-        # The loader's own CSV rules: a quoted name may hold the separator.
-        fields = [unicodedata.normalize("NFC", f).strip() for f in split_fields(line, delimiter)]
-        if len(fields) >= 2 and fields[0] and fields[1]:
-            mapping[normalise_header(fields[0])] = fields[1]
-    return mapping
-
-
-def column_map_or_empty(landing_dir: Path) -> dict[str, str]:
-    """The column mapping where only a best effort is wanted (the landing sensor's scan)."""
-    try:
-        return read_column_map(landing_dir)
-    except FileRejected:
-        return {}
-
-
-def landed_files(landing_dir: Path, source: LandedSource) -> list[Path]:
-    """The source's files in landing order: oldest first, so the newest landed wins.
-
-    Everything named like a delivery is listed, a directory or a dangling link too (the load
-    refuses it, saying so); editors' lock and temporary files (`~$x.xlsx`, `.x.csv`) are not
-    deliveries."""
-    folder = landing_dir / source.folder
-    if not folder.is_dir():
-        return []
-    files = {
-        p
-        for pattern in source.patterns
-        for p in folder.glob(pattern)
-        if not p.name.startswith(("~$", "."))
-    }
-    return sorted(files, key=lambda p: (landing_time(p), p.name))
-
-
-def landing_time(path: Path) -> int:
-    """Modification time in ns; the link's own for a dangling link."""
-    return path.lstat().st_mtime_ns
