@@ -15,6 +15,7 @@ import duckdb
 
 from ifo_pipeline.ingest.column_map import column_map_or_empty
 from ifo_pipeline.ingest.csv_loader import format_sek, scan_periods
+from ifo_pipeline.ingest.sie_loader import scan_sie_periods
 from ifo_pipeline.ingest.volumes import VOLUMES, file_year
 from ifo_pipeline.kolada.landing import fetch_identity, latest_fetch
 from ifo_pipeline.months import month_key, months_between
@@ -29,10 +30,12 @@ from ifo_pipeline.store.sources import (
     COLUMN_MAP,
     CSV_SOURCES,
     LEDGER,
+    SIE,
+    SIE_DIMENSIONS,
 )
 from ifo_pipeline.store.warehouse import connect
 
-FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, VOLUMES)
+FILE_SOURCES: tuple[LandedSource, ...] = (*CSV_SOURCES, SIE, VOLUMES)
 
 
 def landing_state(landing_dir: Path) -> dict[str, list[int]]:
@@ -68,6 +71,8 @@ def file_months(
             if column_map is None:
                 column_map = column_map_or_empty(landing_dir)
             return scan_periods(LEDGER, path, column_map)
+        if folder == SIE.folder:
+            return scan_sie_periods(path)
         if folder == VOLUMES.folder:  # a volume file is the truth for its whole year
             year = file_year(path)
             return [year * 100 + month for month in range(1, 13)]
@@ -98,7 +103,7 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
     with identities_kept_in(settings.file_identities):
         new = [
             str(path.relative_to(settings.landing_dir))
-            for source in (LEDGER, VOLUMES)
+            for source in (LEDGER, SIE, VOLUMES)
             for path in landed_files(settings.landing_dir, source)
             if file_identity(path) not in seen
         ]
@@ -123,7 +128,7 @@ def nothing_new(settings: Settings) -> bool:
     with identities_kept_in(settings.file_identities):
         if any(
             file_identity(path) not in seen
-            for source in (*FILE_SOURCES, COLUMN_MAP)
+            for source in (*FILE_SOURCES, COLUMN_MAP, SIE_DIMENSIONS)
             for path in landed_files(settings.landing_dir, source)
         ):
             return False

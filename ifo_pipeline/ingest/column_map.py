@@ -1,5 +1,7 @@
-"""The municipality's column mapping (`config/kolumnmappning.csv`, `Exportkolumn;Kolumn`): its
-own export headers onto the contract's names, read with the loader's CSV rules."""
+"""The municipality's two mappings onto the ledger's columns, read with the loader's CSV rules:
+`config/kolumnmappning.csv` (`Exportkolumn;Kolumn`: its own export headers onto the contract's
+names) and `config/sie_dimensioner.csv` (`Dimension;Kolumn`: which SIE dimension fills which
+ledger column)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from pathlib import Path
 
 from ifo_pipeline.store.declarations import header_delimiter, normalise_header, split_fields
 from ifo_pipeline.store.fileinfo import FileRejected, inspect_file
-from ifo_pipeline.store.sources import COLUMN_MAP_FILE
+from ifo_pipeline.store.sources import COLUMN_MAP_FILE, SIE_DIMENSIONS_FILE
+
+# The ledger columns a SIE dimension may fill.
+DIMENSION_COLUMNS = ("Ansvar", "Verksamhet", "Aktivitet", "Projekt", "Motpart")
 
 
 def read_column_map(landing_dir: Path) -> dict[str, str]:
@@ -18,15 +23,41 @@ def read_column_map(landing_dir: Path) -> dict[str, str]:
     path = landing_dir / COLUMN_MAP_FILE
     if not path.exists() and not path.is_symlink():
         return {}
+    return {normalise_header(key): value for key, value, _ in _pairs(path)}
+
+
+def _pairs(path: Path) -> list[tuple[str, str, int]]:
+    """The first two fields of each line after the header, with the line's number."""
     info = inspect_file(path)
-    mapping: dict[str, str] = {}
     lines = path.read_text(encoding=info.encoding).splitlines()
     delimiter = header_delimiter(lines[0]) if lines else ";"
-    for line in lines[1:]:
+    pairs = []
+    for number, line in enumerate(lines[1:], start=2):
         # The loader's own CSV rules: a quoted name may hold the separator.
         fields = [unicodedata.normalize("NFC", f).strip() for f in split_fields(line, delimiter)]
         if len(fields) >= 2 and fields[0] and fields[1]:
-            mapping[normalise_header(fields[0])] = fields[1]
+            pairs.append((fields[0], fields[1], number))
+    return pairs
+
+
+def read_sie_dimensions(landing_dir: Path) -> dict[str, str]:
+    """SIE dimension -> ledger column (`Dimension;Kolumn`, e.g. `1;Ansvar`, `20;Verksamhet`);
+    empty when the file is not there (the loader then uses the standard's meanings). Raises
+    FileRejected for an unreadable file or a line that names no ledger column a dimension
+    can fill."""
+    path = landing_dir / SIE_DIMENSIONS_FILE
+    if not path.exists() and not path.is_symlink():
+        return {}
+    columns = {normalise_header(c): c for c in DIMENSION_COLUMNS}
+    mapping: dict[str, str] = {}
+    for dimension, column, line in _pairs(path):
+        if normalise_header(column) not in columns or not dimension.isdigit():
+            raise FileRejected(
+                f"Dimension {dimension!r};Kolumn {column!r}: a dimension number and one of "
+                f"{', '.join(DIMENSION_COLUMNS)}",
+                line,
+            )
+        mapping[dimension] = columns[normalise_header(column)]
     return mapping
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,9 +58,21 @@ from ifo_pipeline.store.ops_log import (
     Outcome,
     insert_rejects,
 )
+from ifo_pipeline.store.sources import SIE
 from ifo_pipeline.store.warehouse import transaction
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The months a file is bound to (its year): a row outside is a reject, never a
+    replacement. `label` names it in the reject's reason."""
+
+    first: int  # YYYYMM
+    last: int
+    label: str
+
 
 MONTH = re.compile(r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])")
 
@@ -154,9 +167,20 @@ def _lines(path: Path, encoding: str) -> tuple[pa.Schema, Iterator[pa.RecordBatc
     return schema, batches(), bad_rows
 
 
-def _parse_sql(
-    source: CsvSource, positions: dict[str, int], n_fields: int, delimiter: str = ";"
+def parse_sql(
+    source: CsvSource,
+    positions: dict[str, int],
+    n_fields: int,
+    delimiter: str = ";",
+    prejudged: bool = False,
 ) -> str:
+    """The SQL that splits, types and judges the lines of the table `stream` (line_number,
+    raw). `prejudged`: the stream also has `pre_reason` (a reader's own verdict on the line,
+    which comes first) and `source_line` (the line as delivered, kept in a reject): a SIE
+    file's lines, read into the ledger's columns."""
+    carried = ", pre_reason, source_line" if prejudged else ""
+    first_reason = "WHEN pre_reason IS NOT NULL THEN pre_reason" if prejudged else ""
+    as_written = "coalesce(source_line, raw)" if prejudged else "raw"
     field_cols = []
     for column in source.columns:
         name = field_name(column)
@@ -177,17 +201,17 @@ def _parse_sql(
         WITH normalised AS (
             -- One form of every letter (NFC): a name pasted from a PDF (NFD, a letter and its
             -- accent apart) must equal the one typed. Free on ASCII lines.
-            SELECT line_number, nfc_normalize(raw) AS raw FROM stream
+            SELECT line_number, nfc_normalize(raw) AS raw{carried} FROM stream
             WHERE regexp_matches(raw, '[^ ]')  -- not blank (cheaper than trim)
         ), split AS (
             -- Most lines have no quotes: a plain split is many times faster than the regex.
-            SELECT line_number, raw, contains(raw, '"') AS quoted,
+            SELECT line_number, raw{carried}, contains(raw, '"') AS quoted,
                 CASE WHEN contains(raw, '"')
                      THEN regexp_extract_all({sep} || raw, '{field_pattern(delimiter)}', 1)
                      ELSE string_split(raw, {sep}) END AS f
             FROM normalised
         ), fields AS (
-            SELECT line_number, raw, len(f) AS n_fields,
+            SELECT line_number, raw{carried}, len(f) AS n_fields,
                 CASE WHEN quoted THEN list_bool_or(list_transform(f, x -> x[1] = '"'
                     AND (length(x) < 2 OR x[-1] <> '"'))) ELSE false END AS bad_quote,
                 {", ".join(field_cols)}
@@ -196,7 +220,8 @@ def _parse_sql(
             SELECT *, {", ".join(typed)} FROM fields
         ), judged AS (
             SELECT *, coalesce({total}, false) AS is_total_row,
-                CASE WHEN n_fields <> {n_fields} AND NOT bad_quote
+                CASE {first_reason}
+                     WHEN n_fields <> {n_fields} AND NOT bad_quote
                          THEN 'expected {n_fields} fields, found ' || n_fields
                      WHEN bad_quote THEN 'a quoted field is not closed on its line'
                      WHEN contains(raw, chr(0))
@@ -207,7 +232,7 @@ def _parse_sql(
         SELECT line_number, {", ".join(source.select)},
             is_total_row, reject_reason, {amount} AS row_amount,
             -- The line as written (already masked: it comes from the archived copy).
-            CASE WHEN reject_reason IS NOT NULL OR is_total_row THEN raw END AS raw_line
+            CASE WHEN reject_reason IS NOT NULL OR is_total_row THEN {as_written} END AS raw_line
         FROM judged
     """
 
@@ -256,9 +281,22 @@ def _load_checked_file(
     archived = archived or archive_masked(info, source.folder, archive_dir)
     # Every load reads the masked copy: what a later reload reads is what was loaded.
     copy = FileInfo(archived.path, info.sha256, info.size_bytes, info.encoding, info.line_count)
-    file_year = parse_file(con, source, copy, column_map)
+    span = parse_file(con, source, copy, column_map)
     if source.total_row:
         check_control_total(con)
+    return store_parsed_file(con, source, copy, archived, span)
+
+
+def store_parsed_file(
+    con: duckdb.DuckDBPyConnection,
+    source: CsvSource,
+    copy: FileInfo,
+    archived: Archived,
+    span: Span | None,
+) -> FileLoad:
+    """What `parsed` holds replaces what the file supersedes, in one transaction with its
+    rejects, its reconciliation and its load log entry (every loader of a CSV source's table:
+    the CSV files, and SIE files for the ledger)."""
     rows, rejected = _counts(con)
     outcome = Outcome.LOADED_WITH_REJECTS if rejected else Outcome.LOADED
     message = (
@@ -267,13 +305,13 @@ def _load_checked_file(
         else f"{rows} rows loaded"
     )
     with transaction(con):
-        periods = file_periods(con, source, file_year)
-        _store_parsed(con, source, copy, file_year)
+        periods = file_periods(con, source, span)
+        _store_parsed(con, source, copy, span)
         if source.amount:
             _reconcile(con, source, copy)
         log_load(con, source, copy, archived, outcome, message, rows, rejected, periods)
-    log.info("%s/%s: %s", source.folder, copy.path.name, message)
-    return FileLoad(copy.path.name, info.sha256, outcome, rows, rejected, message, periods)
+    log.info("%s/%s: %s", copy.path.parent.parent.name, copy.path.name, message)
+    return FileLoad(copy.path.name, copy.sha256, outcome, rows, rejected, message, periods)
 
 
 def parse_file(
@@ -282,9 +320,9 @@ def parse_file(
     info: FileInfo,
     column_map: dict[str, str],
     months: list[int] | None = None,
-) -> int | None:
-    """Parse the file into the temporary table `parsed`; returns the file's year (see
-    CsvSource.file_year_from), after rejecting the rows of another year.
+) -> Span | None:
+    """Parse the file into the temporary table `parsed`; returns the months of the file's
+    year (see CsvSource.file_year_from), after rejecting the rows of another year.
 
     `months`: parse only the lines of those months (a month reloaded from a yearly file)."""
     header, delimiter = read_header(info.path, info.encoding)
@@ -308,7 +346,7 @@ def parse_file(
         con.execute(f"CREATE OR REPLACE TEMP TABLE stream AS FROM batches {where}")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE parsed AS "
-            + _parse_sql(source, positions, len(header), delimiter)
+            + parse_sql(source, positions, len(header), delimiter)
         )
     finally:
         con.unregister("batches")
@@ -317,9 +355,9 @@ def parse_file(
         raise FileRejected("the line holds the control character U+001F", bad_rows[0])
     if con.execute("SELECT count(*) FROM parsed WHERE NOT is_total_row").fetchone()[0] == 0:
         raise FileRejected("the file has a header but no data rows")
-    year = _reject_other_years(con, source, info.path.name)
+    span = _reject_other_years(con, source, info.path.name)
     _reject_earlier_duplicates(con, source)
-    return year
+    return span
 
 
 def _reject_earlier_duplicates(con: duckdb.DuckDBPyConnection, source: CsvSource) -> None:
@@ -346,9 +384,11 @@ def year_in_name(source: CsvSource, name: str) -> int | None:
     return the_year_in(name) if source.file_year_from == "name" else None
 
 
-def _reject_other_years(con: duckdb.DuckDBPyConnection, source: CsvSource, name: str) -> int | None:
-    """The file's year; a row for a period of another year becomes a reject, so that a stray
-    row never replaces a closed month of another year."""
+def _reject_other_years(
+    con: duckdb.DuckDBPyConnection, source: CsvSource, name: str
+) -> Span | None:
+    """The months of the file's year; a row for a period of another year becomes a reject,
+    so that a stray row never replaces a closed month of another year."""
     if source.file_year_from is None:
         return None
     year = year_in_name(source, name)
@@ -358,12 +398,20 @@ def _reject_other_years(con: duckdb.DuckDBPyConnection, source: CsvSource, name:
         ).fetchone()[0]
         if year is None:  # no row has a readable period: every row is a reject already
             return None
+    span = Span(year * 100 + 1, year * 100 + 12, str(year))
+    reject_outside(con, source, span)
+    return span
+
+
+def reject_outside(con: duckdb.DuckDBPyConnection, source: CsvSource, span: Span) -> None:
+    """A row whose period lies outside the file's year is a reject ("period utanför filens
+    år"): it never replaces a period of another year."""
     con.execute(
         f"""UPDATE parsed SET reject_reason = concat_ws('; ', reject_reason,
-                'period ' || {source.period_column} || ' utanför filens år {year}')
-            WHERE NOT is_total_row AND {source.period_column} // 100 <> {year}"""
+                'period ' || {source.period_column} || ' utanför filens år {span.label}')
+            WHERE NOT is_total_row
+              AND {source.period_column} NOT BETWEEN {span.first} AND {span.last}"""
     )
-    return year
 
 
 def check_control_total(con: duckdb.DuckDBPyConnection) -> None:
@@ -406,9 +454,7 @@ def _counts(
     ).fetchone()
 
 
-def file_periods(
-    con: duckdb.DuckDBPyConnection, source: CsvSource, file_year: int | None
-) -> list[int]:
+def file_periods(con: duckdb.DuckDBPyConnection, source: CsvSource, span: Span | None) -> list[int]:
     """The periods the parsed file is the truth for: every period on its rows (rejected rows
     too: a corrected re-export of a month replaces the month), except periods outside the
     file's year where a file holds one year (those rows are rejected, not a delivery)."""
@@ -418,15 +464,15 @@ def file_periods(
         r[0]
         for r in con.execute(f"""
         SELECT DISTINCT {source.period_column} FROM parsed
-        WHERE {_delivered_rows(source, source.period_column, file_year)} ORDER BY 1""").fetchall()
+        WHERE {_delivered_rows(source, source.period_column, span)} ORDER BY 1""").fetchall()
     ]
 
 
-def _delivered_rows(source: CsvSource, key: str, file_year: int | None) -> str:
+def _delivered_rows(source: CsvSource, key: str, span: Span | None) -> str:
     """SQL: the rows of `parsed` that say what the file replaces (see file_periods)."""
     condition = f"NOT is_total_row AND {key} IS NOT NULL"
-    if file_year is not None:
-        condition += f" AND {source.period_column} // 100 = {file_year}"
+    if span is not None:
+        condition += f" AND {source.period_column} BETWEEN {span.first} AND {span.last}"
     return condition
 
 
@@ -470,7 +516,7 @@ def _store_parsed(
     con: duckdb.DuckDBPyConnection,
     source: CsvSource,
     info: FileInfo,
-    file_year: int | None,
+    span: Span | None,
     months: list[int] | None = None,
 ) -> None:
     """Replace what the file supersedes with its rows and rejects: everything it holds, or
@@ -493,7 +539,7 @@ def _store_parsed(
     else:
         # A file replaces every key it holds, read from all its rows (rejected ones too):
         # a corrected re-export of a month replaces that month, it never adds to it.
-        delivered = _delivered_rows(source, source.replace_key, file_year)
+        delivered = _delivered_rows(source, source.replace_key, span)
         record_replacements(con, source, info, source.replace_key, delivered)
         con.execute(f"""
             DELETE FROM {source.table} WHERE {source.replace_key} IN (
@@ -556,20 +602,28 @@ def reload_months(
     source: CsvSource,
     months: list[int],
     column_map: dict[str, str] | None = None,
+    dimensions: dict[str, str] | None = None,
 ) -> list[FileLoad]:
     """Make each month what the most recently landed file holding it says, re-read from that
-    file's archived copy: a single month reloaded or backfilled without a new delivery."""
+    file's archived copy: a single month reloaded or backfilled without a new delivery. A
+    ledger month a SIE file holds is read from it with the SIE `dimensions`."""
     holders = newest_holders(con, source, months)
     loads = []
     for (archived_as, archived_sha), held in holders.items():
         archived = archived_copy(con, archived_as, archived_sha, held)
-        info = inspect_file(archived.path)
         try:
-            file_year = parse_file(con, source, info, column_map or {}, held)
+            if archived.path.parent.parent.name == SIE.folder:
+                # Imported here: the SIE loader builds on this module's rules.
+                from ifo_pipeline.ingest.sie_loader import parse_archived_sie
+
+                info, span = parse_archived_sie(con, archived.path, dimensions)
+            else:
+                info = inspect_file(archived.path)
+                span = parse_file(con, source, info, column_map or {}, held)
             rows, rejected = _counts(con, held, source.period_column)
             message = f"{months_text(held)} reloaded from the archived file: {rows} rows"
             with transaction(con):
-                _store_parsed(con, source, info, file_year, held)
+                _store_parsed(con, source, info, span, held)
                 log_load(
                     con, source, info, archived, Outcome.RELOADED, message, rows, rejected, held
                 )

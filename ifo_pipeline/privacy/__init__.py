@@ -30,15 +30,17 @@ SEPARATORS = "-+ \u00a0\u202f\u2009\u2007\u2010\u2011\u2012\u2013\u2014\u2212"
 
 
 def _separator_bytes() -> list[bytes]:
-    """Each separator as bytes in the two byte encodings a text file is masked in: UTF-8 and
-    Windows-1252 (where it has the character). A lone Windows-1252 byte above 0x7f after an
-    ASCII digit cannot be part of a UTF-8 character, so one pattern serves both without
-    decoding. (UTF-16 and UTF-32 files are decoded and masked as text: `MaskedCopy`.)"""
+    """Each separator as bytes in the byte encodings a text file is masked in: UTF-8,
+    Windows-1252 and CP437 (a SIE file's; the last two where they have the character). A lone
+    byte above 0x7f after an ASCII digit cannot be part of a UTF-8 character, so one pattern
+    serves them all without decoding. (UTF-16 and UTF-32 files are decoded and masked as
+    text: `MaskedCopy`.)"""
     forms = set()
     for ch in SEPARATORS:
         forms.add(ch.encode("utf-8"))
-        with suppress(UnicodeEncodeError):  # Windows-1252 lacks U+202F and the spaces
-            forms.add(ch.encode("cp1252"))
+        for single_byte in ("cp1252", "cp437"):
+            with suppress(UnicodeEncodeError):  # neither has U+202F, nor all the dashes
+                forms.add(ch.encode(single_byte))
     return sorted(forms, key=lambda b: (-len(b), b))
 
 

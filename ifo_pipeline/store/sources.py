@@ -557,3 +557,11 @@ OTHER_RAW_TABLES: tuple[RawTable, ...] = (VOLUME_CELLS, *KOLADA_TABLES)
 
 COLUMN_MAP_FILE = Path("config") / "kolumnmappning.csv"
 COLUMN_MAP = LandedSource(name="column_map", folder="config", patterns=("kolumnmappning.csv",))
+
+# SIE 4 files: a second way to deliver the ledger (raw.ledger_lines), logged as the ledger's
+# deliveries, so that one replacement rule holds for both (docs/inputs.md §7).
+SIE = LandedSource(name="ledger", folder="sie", patterns=("*.[sS][eEiI]", "*.[sS][iI][eE]"))
+SIE_DIMENSIONS_FILE = Path("config") / "sie_dimensioner.csv"
+SIE_DIMENSIONS = LandedSource(
+    name="sie_dimensions", folder="config", patterns=("sie_dimensioner.csv",)
+)
