@@ -190,7 +190,7 @@ def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> CorpusRun:
 def test_the_corpus_is_large_enough_and_covers_every_source():
     folders = {Path(name).parts[0] for name in EXPECTED}
     assert len(EXPECTED) >= 60
-    assert folders == {"ledger", "budget", "prognos", "config", "verksamhetsmatt"}
+    assert folders == {"ledger", "sie", "budget", "prognos", "config", "verksamhetsmatt"}
     for name, spec in EXPECTED.items():
         assert "generated" in spec or (CORPUS / name).is_file(), name
         assert spec["outcome"] in {"loaded", "loaded_with_rejects", "rejected", "duplicate"}
@@ -223,12 +223,14 @@ def _load_log(settings: Settings) -> dict[tuple[str, str], tuple]:
 
 SOURCE_OF_FOLDER = {
     "ledger": {"ledger"},
+    "sie": {"ledger"},
     "budget": {"budget"},
     "prognos": {"forecasts"},
     "config": {
         "report_structure",
         "reports",
         "column_map",
+        "sie_dimensions",
         "cost_kinds",
         "measures",
         "measure_status",

@@ -30,7 +30,7 @@ from ifo_pipeline.ingest.lifecycle import (
 )
 from ifo_pipeline.sie import Entry, SieReader, detect_encoding
 from ifo_pipeline.store.archive import archive_masked
-from ifo_pipeline.store.fileinfo import FileInfo, FileRejected
+from ifo_pipeline.store.fileinfo import UTF8_LATIN, FileInfo, FileRejected
 from ifo_pipeline.store.sources import LEDGER, SIE
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def load_sie_file(
         return info
     try:
         with path.open("rb") as fh:
-            encoding = detect_encoding(fh.read())
+            encoding = _encoding(fh.read())
         info = FileInfo(info.path, info.sha256, info.size_bytes, encoding, 0)
         archived = archive_masked(info, SIE.folder, archive_dir)
         copy = FileInfo(archived.path, info.sha256, info.size_bytes, encoding, 0)
@@ -74,6 +74,19 @@ def load_sie_file(
         return reject_file(con, SIE, info, archive_dir, unreadable(exc))
     finally:
         con.execute("DROP TABLE IF EXISTS parsed")
+
+
+def _encoding(data: bytes) -> str:
+    """The file's encoding; a file that mixes UTF-8 characters into another encoding is
+    refused, naming the line (as every landed file is)."""
+    encoding = detect_encoding(data)
+    mixed = None if encoding.startswith("utf-8") else UTF8_LATIN.search(data)
+    if mixed:
+        raise FileRejected(
+            "the file mixes encodings: it has UTF-8 characters, but its other bytes are not UTF-8",
+            data.count(b"\n", 0, mixed.start()) + 1,
+        )
+    return encoding
 
 
 def parse_archived_sie(
