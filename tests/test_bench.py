@@ -54,3 +54,14 @@ def test_the_benchmark_runs_every_measurement_on_a_small_ledger(tmp_path):
         "corrected_month_over_full",
         "ingest_over_dlt",
     }
+
+
+def test_the_sie_benchmark_loads_the_same_lines_both_ways():
+    """`bench.sie` writes one table as a CSV export and as a SIE 4 file: both loads hold the
+    same lines, amounts and months (the timings are for bench/RESULTS.md)."""
+    from bench.sie import run
+
+    result = run(lines=3000, rounds=1)
+    assert result["loaded"]["csv"] == result["loaded"]["sie"]
+    assert result["loaded"]["csv"][0] == 3000 and result["loaded"]["csv"][2] == 12
+    assert all(len(times) == 1 for times in result["seconds"].values())
