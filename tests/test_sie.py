@@ -315,3 +315,32 @@ def test_a_broken_dimension_mapping_is_refused_naming_its_line(settings):
     refused = next(f for f in loads if f.file_name == "sie_dimensioner.csv")
     assert refused.outcome == "rejected"
     assert "line 3" in refused.message and "'Kommun'" in refused.message
+
+
+PLAIN = st.text(alphabet="ABCDEFGHIJ0123456789åäö-_.", min_size=1, max_size=8)
+
+
+@st.composite
+def trans_line(draw) -> str:
+    """A #TRANS as writers write it: plain or quoted fields, an object list, a date, a text,
+    sometimes a quantity after it, sometimes a field that breaks the line."""
+
+    field = st.one_of(PLAIN, TEXT.map(quote))
+    pairs = draw(st.lists(st.tuples(field, field), max_size=3))
+    objects = "{" + " ".join(f"{d} {o}" for d, o in pairs) + "}"
+    amount = draw(st.sampled_from(["1.00", "-12500.50", "0", "12,50", "1e3", "7"]))
+    tail = draw(
+        st.sampled_from(["", " 20190315", ' ""', " 20190315 " + quote("t"), ' "" ""', " x"])
+    )
+    tail += draw(st.sampled_from(["", " " + quote(draw(TEXT)), " 2.5", ' "open']))
+    space = draw(st.sampled_from([" ", "\t", "  "]))
+    indent = draw(st.sampled_from(["", "  ", "\t"]))
+    return f"{indent}#TRANS{space}{draw(PLAIN)}{space}{objects}{space}{amount}{tail}"
+
+
+@given(st.lists(trans_line(), min_size=1, max_size=5))
+def test_the_fast_reading_of_a_trans_line_is_the_grammars(lines):
+    block = ['#VER A 1 20190315 "v"', "{", *lines, "}"]
+    fast = list(SieReader().entries(block))
+    grammar = list(SieReader(fast=False).entries(block))
+    assert fast == grammar

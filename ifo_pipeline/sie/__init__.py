@@ -32,6 +32,16 @@ Field = str | tuple[str, ...]  # a text field, or an object list's fields
 # braces, or a plain run of characters.
 _TOKEN = re.compile(r'[ \t]*(?:"((?:[^"\\]|\\"|\\(?!"))*)"|(\{)|(\})|([^ \t"{}]+))')
 _AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# The common `#TRANS` in one match (account, object list, amount, date, text): most lines of a
+# large file are read by it; anything else (a quantity after the text, a field it does not
+# expect) by `tokenize`, which is the grammar. tests/test_sie.py holds them to one reading.
+_QUOTED = r'"(?:[^"\\]|\\"|\\(?!"))*"'
+_FIELD_IN_LIST = re.compile(r'"((?:[^"\\]|\\"|\\(?!"))*)"|([^ \t"{}]+)')
+_TRANS = re.compile(
+    r'[ \t]*#TRANS[ \t]+([^ \t"{}]+)[ \t]+\{((?:[^{}"]|' + _QUOTED + r")*)\}"
+    r"[ \t]+(-?[0-9]+(?:\.[0-9]+)?)"
+    r'(?:[ \t]+(?:[0-9]{8}|"")(?:[ \t]+(' + _QUOTED + r"))?)?[ \t]*"
+)
 _DATE = re.compile(r"((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])")
 
 # The Swedish letters as bytes: where each encoding puts å ä ö Å Ä Ö é ü.
@@ -145,6 +155,7 @@ class SieReader:
     dimensions: dict[str, str] = field(default_factory=dict)
     objects: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # other lines unread
+    fast: bool = True  # False: every line through `tokenize` (the tests compare the two)
 
     def entries(self, lines: Iterable[str], first_line: int = 1) -> Iterator[Entry]:
         voucher: Voucher | None = None
@@ -224,6 +235,20 @@ class SieReader:
             self.objects[(texts[0], texts[1])] = texts[2]
 
     def _entry(self, number: int, line: str, voucher: Voucher | None) -> Entry:
+        fast = _TRANS.fullmatch(line.rstrip("\r\n")) if self.fast else None
+        if fast is not None and voucher is not None and voucher.date is not None:
+            account, inner, amount_text, quoted = fast.groups()
+            objects = tuple(
+                m.group(2) if m.group(1) is None else m.group(1).replace('\\"', '"')
+                for m in _FIELD_IN_LIST.finditer(inner)
+            )
+            if len(objects) % 2 == 0:
+                pairs = tuple(zip(objects[::2], objects[1::2], strict=True))
+                text = quoted[1:-1].replace('\\"', '"') if quoted else ""
+                return Entry(
+                    number, line, voucher, account, pairs, Decimal(amount_text),
+                    text or voucher.text or None,
+                )  # fmt: skip
         unreadable = None
         try:
             fields = tokenize(line)
