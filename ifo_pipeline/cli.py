@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from ifo_pipeline import stopping
-from ifo_pipeline.settings import TIMEZONE, Settings, SettingsError
+from ifo_pipeline.settings import TIMEZONE, WAREHOUSE_DIR_ENV, Settings, SettingsError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 REPORT_FORMATS = ("text", "html", "xlsx", "pdf")
@@ -45,7 +45,20 @@ def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.runner import Interrupted, run_pipeline
 
-    if not settings.warehouse_dir.exists():
+    if not settings.warehouse_path.exists():
+        from ifo_pipeline.operations import landing_state
+
+        if not landing_state(settings.landing_dir):
+            # A mistyped IFO_WAREHOUSE_DIR would otherwise publish an empty warehouse that
+            # `ifo status` then calls well.
+            print(
+                f"ifo run: there is no warehouse in {settings.warehouse_dir} "
+                f"({WAREHOUSE_DIR_ENV}) and nothing has landed in {settings.landing_dir}: is "
+                "the path right? A new warehouse is made by the first run that has files to "
+                "load (ifo sample writes the demo's).",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         print(f"Making a new warehouse in {settings.warehouse_dir}")
     log_path = settings.warehouse_dir / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,9 @@ def _quote(text: str) -> str:
 BY_MONTH = {"marts.huvudbok": ("ar", "manad")}
 
 
+READ_ONLY = 0o444
+
+
 def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
     """Copy every table and view of the published schemas; returns rows per table.
 
@@ -92,6 +95,9 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
                 copied[relation] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("DETACH published")
             con.execute(f"DETACH {wh}")
+        # Read-only for everyone: a controller's tool that opens it without read_only cannot
+        # change the marts the others read (the next night replaces the file, not its bytes).
+        os.chmod(staging, READ_ONLY)
         os.replace(staging, published_path)
     finally:
         staging.unlink(missing_ok=True)

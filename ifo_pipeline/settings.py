@@ -100,6 +100,8 @@ class Settings:
             problems.append(
                 f"{ENV_NAMES['kolada_base_url']}={self.kolada_base_url!r} must be an http(s) URL"
             )
+        if self.landing_dir.exists() and not self.landing_dir.is_dir():
+            problems.append(f"{LANDING_DIR_ENV}={self.landing_dir} is a file, not a directory")
         if problems:
             raise SettingsError("; ".join(problems))
 
@@ -192,7 +194,13 @@ def find_warehouse(env: dict[str, str] | os._Environ, cwd: Path) -> Path:
     """IFO_WAREHOUSE_DIR, else the nearest warehouse/ with a database from `cwd` up, else
     `warehouse/` in the project's own root; anywhere else, SettingsError."""
     if env.get(WAREHOUSE_DIR_ENV):
-        return Path(env[WAREHOUSE_DIR_ENV]).resolve()
+        given = Path(env[WAREHOUSE_DIR_ENV]).resolve()
+        if given.exists() and not given.is_dir():
+            raise SettingsError(
+                f"{WAREHOUSE_DIR_ENV}={env[WAREHOUSE_DIR_ENV]} is a file, not a directory: it "
+                "must name the warehouse directory (the one holding ifo.duckdb and archive/)"
+            )
+        return given
     cwd = cwd.resolve()
     for folder in (cwd, *cwd.parents):
         candidate = folder / "warehouse"

@@ -274,6 +274,31 @@ def test_without_a_warehouse_setting_ifo_finds_one_or_refuses(reference, tmp_pat
     assert f"Warehouse: {settings.warehouse_path}" in found.stdout
 
 
+def test_a_warehouse_setting_that_cannot_be_right_is_refused_and_nothing_is_made(
+    reference, tmp_path
+):
+    """Issue: IFO_WAREHOUSE_DIR naming a file ended in "failed unexpectedly"; a mistyped one
+    made an empty warehouse, published empty marts, and `ifo status` said all was well."""
+    settings, _ = reference
+    a_file = tmp_path / "ifo.duckdb"
+    a_file.write_bytes(b"")
+    env = environment(settings, IFO_WAREHOUSE_DIR=str(a_file))
+    for command in (["status"], ["run", "--offline"]):
+        refused = ifo(*command, env=env)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "is a file, not a directory" in refused.stderr
+        assert "Traceback" not in refused.stdout + refused.stderr
+    mistyped = tmp_path / "warehuose"
+    env = environment(settings, IFO_WAREHOUSE_DIR=str(mistyped))
+    del env["IFO_LANDING_DIR"]
+    run = ifo("run", "--offline", env=env)
+    assert run.returncode == 1
+    assert "nothing has landed" in run.stderr and "is the path right" in run.stderr
+    assert not (mistyped / "ifo.duckdb").exists()
+    status = ifo("status", env=env)
+    assert status.returncode == 1 and "nothing has run yet" in status.stdout
+
+
 def test_every_setting_reaches_the_dagster_definitions_as_the_cli_sees_it(tmp_path):
     env = {
         "IFO_WAREHOUSE_DIR": str(tmp_path / "w"),

@@ -77,6 +77,20 @@ def test_a_published_file_that_cannot_be_reused_is_replaced_whole(tmp_path):
     assert not list(tmp_path.glob(".ifo.duckdb.*.tmp"))
 
 
+def test_the_published_file_is_read_only_and_the_next_night_still_replaces_it(tmp_path):
+    """Issue: a controller's tool opened ifo.duckdb without read_only and took a CREATE TABLE.
+    The file is mode 0444 (for everyone but root, whose every write the OS allows); a night
+    replaces the file by a rename, so it needs no write access to the file, only the folder."""
+    working, published = tmp_path / "pipeline.duckdb", tmp_path / "ifo.duckdb"
+    _working(working, [(2019, 1, 5, 2)])
+    publish_marts(working, published)
+    assert published.stat().st_mode & 0o777 == 0o444
+    _working(working, [(2019, 1, 5, 3)])
+    publish_marts(working, published)
+    assert published.stat().st_mode & 0o777 == 0o444
+    assert _published(published)[0] == [(2019, 1, 5, 3)]
+
+
 def storage_version(path) -> str:
     with closing(duckdb.connect()) as con:
         con.execute(f"ATTACH '{path}' AS file (READ_ONLY)")
