@@ -21,7 +21,7 @@ def test_march_2019_flags_barn_och_unga_with_its_forecast_drop(demo):
                              AND rapport = 'IFO' AND rapportrad = 'Barn och unga'""").fetchone()
     flag, reason, forecast, change, linear, ratio, profile, gap = row
     assert flag is True
-    assert "prognosen försämrad med 6 923 tkr sedan februari" in reason
+    assert "prognosen försämrad med 6\u202f923 tkr sedan februari" in reason
     assert round(change / 1000) == -6923
     assert None not in (linear, ratio, profile)
     assert gap == forecast - linear

@@ -105,7 +105,7 @@ def test_the_html_page_renders_the_reference_figures_tables_and_charts(
                 checked += 1
     assert checked > 80
     # Swedish print: a thin space between thousands, headings in Swedish.
-    assert "-57\u2009799" in page.content()
+    assert "-57\u202f799" in page.content()  # a narrow no-break space: never broken
     assert page.locator("h2", has_text="Budgetavvikelse").count() == 1
     sources = page.locator('table[data-key="Datakällor"] tbody tr td:first-child')
     assert {"ledger", "budget", "cost_kinds"} <= set(sources.all_inner_texts())

@@ -1,5 +1,7 @@
 {#- Plain-Swedish text for the flag reasons. Dispatched so that another engine can supply its
-    own number formatting; the default has no thousands separator. -#}
+    own number formatting; the default has no thousands separator. The separator is U+202F, a
+    narrow no-break space (written as the character: no escape works in every engine's SQL),
+    so that a figure is never broken across two lines of a printed report. -#}
 {% macro format_tkr(amount) -%}
     {{ return(adapter.dispatch('format_tkr')(amount)) }}
 {%- endmacro %}
@@ -9,7 +11,7 @@
 {%- endmacro %}
 
 {% macro duckdb__format_tkr(amount) -%}
-    replace(format('{:,d}', cast(round(abs({{ amount }}) / 1000, 0) as bigint)), ',', ' ')
+    replace(format('{:,d}', cast(round(abs({{ amount }}) / 1000, 0) as bigint)), ',', ' ')
 {%- endmacro %}
 
 {% macro swedish_month_name(month) -%}
@@ -22,5 +24,5 @@
 {%- endmacro %}
 
 {% macro spark__format_tkr(amount) -%}
-    replace(format_number(cast(round(abs({{ amount }}) / 1000, 0) as bigint), 0), ',', ' ')
+    replace(format_number(cast(round(abs({{ amount }}) / 1000, 0) as bigint), 0), ',', ' ')
 {%- endmacro %}

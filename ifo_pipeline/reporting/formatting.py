@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-THIN_SPACE = "\u2009"  # the HTML report's thousands separator (typographic Swedish)
+# The HTML report's thousands separator: narrow, as Swedish typography sets it, and no-break, so
+# that the PDF never prints "-4" and "035" on two lines (U+2009 is a breaking space).
+NARROW_NO_BREAK_SPACE = "\u202f"
 
 
 def format_cell(value: object, fmt: str, thousands: str = " ") -> str:

@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from ifo_pipeline.reporting.content import MonthReport
-from ifo_pipeline.reporting.formatting import THIN_SPACE, format_cell
+from ifo_pipeline.reporting.formatting import NARROW_NO_BREAK_SPACE, format_cell
 from ifo_pipeline.reporting.svg import render_svg
 
 _environment = jinja2.Environment(
@@ -19,7 +19,7 @@ _environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environment.filters["cell"] = lambda value, fmt: format_cell(value, fmt, THIN_SPACE)
+_environment.filters["cell"] = lambda value, fmt: format_cell(value, fmt, NARROW_NO_BREAK_SPACE)
 _environment.filters["anchor"] = lambda title: re.sub(r"\W+", "-", title.lower()).strip("-")
 # render_svg escapes every text it writes: its output is markup.
 _environment.filters["svg"] = lambda chart: Markup(render_svg(chart))  # noqa: S704
