@@ -222,3 +222,27 @@ def test_the_march_report_shows_the_indicators_year_to_date_through_march(demo):
     assert (mal, bedomning, trend) == (-7.0, "delvis uppfyllt", "minskat")
     kolada = next(v for k, v in rows.items() if "Nettokostnadsavvikelsen" in k)
     assert kolada[0] == pytest.approx(14.4) and kolada[-1] == 12
+
+
+def test_a_share_is_shown_and_compared_with_last_years_share_not_its_count(demo):
+    """Issue: Familjevård printed "100% (15 st)" beside last year's count 18 and −16,7 %; the
+    delivered 2018 file has a share. Last year's cell is shown as delivered, and the change of
+    a share is in percentage points of the shares, computed here from the raw cells."""
+    settings, _ = demo
+    measure = "Andel egna familjehem: Barn 0-12 år"
+    with closing(connect_published(settings.published_path)) as con:
+        report = gather(con, 2019, 3)
+    table = next(t for t in report.tables() if t.key == "Volym Familjevård")
+    row = next(r for r in table.rows if r[0] == measure)
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+        last_text, last_share, this_share = con.execute(
+            """SELECT max(ratt_text) FILTER (WHERE ar = 2018), max(andel) FILTER (WHERE ar = 2018),
+                      max(andel) FILTER (WHERE ar = 2019)
+               FROM raw.volume_cells
+               WHERE manad = 3 AND matt_levererat LIKE '%Barn 0-12%'
+                 AND matt_levererat LIKE '%familjehem%'"""
+        ).fetchone()
+    assert "%" in last_text and last_share is not None
+    assert row[1:3] == ("100% (15 st)", last_text)
+    assert row[3] == pytest.approx(round((this_share - last_share) * 100, 1))
+    assert "procentenheter" in " ".join(table.notes)

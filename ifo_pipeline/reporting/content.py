@@ -287,7 +287,7 @@ def placement_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> 
 
 def volume_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Section:
     rows = con.execute(
-        """SELECT avsnitt, matt, ratt_text, varde_fg_ar, forandring_fg_ar_pct
+        """SELECT avsnitt, matt, ratt_text, ratt_text_fg_ar, forandring_fg_ar_pct
            FROM marts.verksamhetsmatt WHERE ar = ? AND manad = ?
            ORDER BY avsnitt, matt_id""",
         [year, month],
@@ -308,10 +308,12 @@ def volume_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sec
                     f"{name} {(year - 1) % 100:02d}",
                     "Förändring %",
                 ),
-                formats=("text", "text", "number", "pct"),
+                # Last year's cell as delivered: a share beside a share, never its count.
+                formats=("text", "text", "text", "pct"),
                 rows=[
                     (m, text, prior, change) for a, m, text, prior, change in rows if a == avsnitt
                 ],
+                notes=["Förändring: i procent för antal, i procentenheter för andelar."],
             )
         )
     ongoing = con.execute(

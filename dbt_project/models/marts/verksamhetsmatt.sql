@@ -17,9 +17,16 @@ select
     cur.capacity as kapacitet,
     cur.raw_text as ratt_text,
     prev.measure_value as varde_fg_ar,
-    -- Like with like only: "100 % (15 st)" against last year's plain 18 is not a change.
-    case when prev.measure_value <> 0 and (cur.share is null) = (prev.share is null)
-        then round((cur.measure_value - prev.measure_value) * 100.0 / prev.measure_value, 1)
+    prev.share as andel_fg_ar,
+    prev.raw_text as ratt_text_fg_ar,
+    -- Like with like only: a share against last year's share, in percentage points ("100 %
+    -- (15 st)" against "90 % (18 st)" is +10, not the counts' −16,7 %); a count against a
+    -- count in per cent; a share against a plain count is no change at all.
+    case
+        when cur.share is not null and prev.share is not null
+            then round((cur.share - prev.share) * 100, 1)
+        when cur.share is null and prev.share is null and prev.measure_value <> 0
+            then round((cur.measure_value - prev.measure_value) * 100.0 / prev.measure_value, 1)
     end as forandring_fg_ar_pct
 from cells as cur
 left join cells as prev
