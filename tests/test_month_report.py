@@ -112,6 +112,50 @@ def test_the_html_page_renders_the_reference_figures_tables_and_charts(
     page.close()
 
 
+RED = "rgb(176, 0, 32)"
+
+
+def _shown(page, key: str) -> list[list[tuple[str, bool]]]:
+    """A table's cells as the reader sees them: (text, shown in red)."""
+    return page.evaluate(
+        """key => [...document.querySelectorAll(`table[data-key="${key}"] tbody tr`)].map(
+            row => [...row.cells].map(c => [c.innerText, getComputedStyle(c).color]))""",
+        key,
+    )
+
+
+def test_red_means_worse_than_the_reference_never_merely_negative(html_report, browser):
+    """Issue: every net cost (negative by convention) was red, and a Kolada deviation of
+    −2,6 % (cheaper than the reference: good) red while +20,1 % was black."""
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(html_report.as_uri())
+    result = _shown(page, "Resultat IFO")
+    assert result
+    for row in result:
+        (kb, _), (cost, cost_colour), (net, net_colour) = row[1:4]
+        assert cost_colour != RED, row  # a cost is negative by convention, not bad
+        assert (net_colour == RED) == _digits(net).startswith("-"), row  # a deficit is
+        (forecast, forecast_colour) = row[4]
+        assert (forecast_colour == RED) == _digits(forecast).startswith("-"), row
+    kolada = _shown(page, "Kolada")
+    assert kolada
+    for row in kolada:
+        pct, colour = row[3]
+        value = _digits(pct).replace(",", ".")
+        if value:
+            assert (colour == RED) == (float(value) > 0), row  # dearer than the reference
+        assert row[1][1] != RED and row[2][1] != RED
+    goals = _shown(page, "Måluppfyllelse")
+    for row in goals:
+        assert (row[1][1] == RED) == (row[3][0] == "ej uppfyllt"), row
+    red = page.evaluate(
+        f"""[...document.querySelectorAll('td')].filter(
+            c => getComputedStyle(c).color === '{RED}').length"""
+    )
+    assert red > 0
+    page.close()
+
+
 def test_the_html_page_needs_no_network(html_report):
     text = html_report.read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"https?:", text)

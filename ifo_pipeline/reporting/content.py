@@ -62,6 +62,23 @@ class Table:
     rows: list[tuple[Cell, ...]]
     totals: list[bool] = field(default_factory=list)  # per row: a total row, set in bold
     notes: list[str] = field(default_factory=list)
+    # Per row, per column: the figure is worse than its reference (budget, forecast, target)
+    # in the direction that is worse for that measure; shown in red. Colour says nothing else
+    # (a net cost is negative by convention, not bad).
+    worse: list[tuple[bool, ...]] = field(default_factory=list)
+
+
+def worse_by_sign(rows: list[tuple], negative: set[int] = frozenset(), positive=frozenset()):
+    """The `worse` marking of a table whose figures are their own deviation: a negative
+    figure in a `negative` column (a deficit, a worsened forecast) or a positive one in a
+    `positive` column (a cost above the comparison) is worse."""
+
+    def bad(index: int, value: object) -> bool:
+        if not isinstance(value, int | float | Decimal) or value == 0:
+            return False
+        return (index in negative and value < 0) or (index in positive and value > 0)
+
+    return [tuple(bad(i, v) for i, v in enumerate(row)) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -176,8 +193,10 @@ def result_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sec
                 title=f"{title}, {period_label(year, month)}",
                 columns=columns,
                 formats=("text", *["tkr"] * 6),
-                rows=[(label, *values) for label, _, *values in rows],
+                rows=(table_rows := [(label, *values) for label, _, *values in rows]),
                 totals=[kind != "rad" for _, kind, *_ in rows],
+                # A deficit, a deficit forecast, a worsened forecast; never a net cost.
+                worse=worse_by_sign(table_rows, negative={3, 4, 5}),
             )
         )
         lines = [r for r in rows if r[1] == "rad"]
@@ -225,10 +244,13 @@ def flags_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sect
                 "Orsak",
             ),
             formats=("text", "tkr", "tkr", "tkr", "tkr", "text"),
-            rows=[
-                (f"{rapport} {rad}", *(kr_to_tkr(v) for v in values), reason)
-                for rapport, rad, *values, reason in rows
-            ],
+            rows=(
+                flagged := [
+                    (f"{rapport} {rad}", *(kr_to_tkr(v) for v in values), reason)
+                    for rapport, rad, *values, reason in rows
+                ]
+            ),
+            worse=worse_by_sign(flagged, negative={1}),  # the managers' deficit forecast
         )
     )
     return section
@@ -369,17 +391,21 @@ def kolada_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
                 "Gruppen, avvikelse %",
             ),
             formats=("text", "kr", "kr", "pct", "mkr", "pct"),
-            rows=[
-                (
-                    f"{ar}{' (prel.)' if prel else ''}",
-                    cost,
-                    ref,
-                    pct,
-                    mkr,
-                    group[ar][5] if ar in group else None,
-                )
-                for ar, _, _, cost, ref, pct, mkr, prel in home
-            ],
+            rows=(
+                kolada := [
+                    (
+                        f"{ar}{' (prel.)' if prel else ''}",
+                        cost,
+                        ref,
+                        pct,
+                        mkr,
+                        group[ar][5] if ar in group else None,
+                    )
+                    for ar, _, _, cost, ref, pct, mkr, prel in home
+                ]
+            ),
+            # Dearer than the reference is worse; cheaper (a negative deviation) is good.
+            worse=worse_by_sign(kolada, positive={3, 4}),
         )
     )
     section.charts.append(
@@ -431,7 +457,8 @@ def areas_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
                 "Skillnad mnkr",
             ),
             formats=("text", "kr", "kr", "kr", "kr", "mkr"),
-            rows=[r[:6] for r in rows],
+            rows=(areas := [r[:6] for r in rows]),
+            worse=worse_by_sign(areas, positive={4, 5}),  # dearer than the group
         )
     )
     section.charts.append(
@@ -508,6 +535,12 @@ def goals_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sect
             columns=("Indikator", "Utfall", "Mål", "Bedömning", "Trend", "Månader"),
             formats=("text", "number", "number", "text", "text", "number"),
             rows=rows,
+            # The outcome and the assessment of a target not met (a partly met one is not red:
+            # it is better than last year).
+            worse=[
+                tuple(i in (1, 3) and row[3] == "ej uppfyllt" for i in range(len(row)))
+                for row in rows
+            ],
         )
     )
     return section

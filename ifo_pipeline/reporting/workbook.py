@@ -30,6 +30,7 @@ NUMBER_FORMATS = {
 # line named '=HYPERLINK(…)' must be shown, never run.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = PatternFill("solid", start_color="EEF3F8")
+WORSE = "B00020"  # the page's red
 BOLD = Font(bold=True)
 TITLE_ROW, HEADER_ROW = 1, 2
 
@@ -71,12 +72,13 @@ def _table_sheet(sheet: Worksheet, table: Table) -> None:
         cell.alignment = Alignment(horizontal="left" if col == 1 else "right", wrap_text=True)
     for r, row in enumerate(table.rows, start=HEADER_ROW + 1):
         total = bool(table.totals and table.totals[r - HEADER_ROW - 1])
+        worse = table.worse[r - HEADER_ROW - 1] if table.worse else ()
         for col, (value, fmt) in enumerate(zip(row, table.formats, strict=True), start=1):
             cell = put(sheet, r, col, float(value) if isinstance(value, Decimal) else value)
             if fmt in NUMBER_FORMATS and not isinstance(value, str):
                 cell.number_format = NUMBER_FORMATS[fmt]
-            if total:
-                cell.font = BOLD
+            # Red only where the figure is worse than its reference, as on the page.
+            cell.font = Font(bold=total, color=WORSE if worse and worse[col - 1] else None)
     for i, note in enumerate(table.notes):
         put(sheet, HEADER_ROW + len(table.rows) + 2 + i, 1, note).font = Font(italic=True)
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2)
