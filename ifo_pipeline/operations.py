@@ -110,6 +110,25 @@ def pending_months(settings: Settings) -> tuple[set[int], bool]:
     return months_of(settings.landing_dir, new)
 
 
+def not_loaded(settings: Settings, relative_paths: list[str]) -> list[str] | None:
+    """The landed files (paths relative to the landing directory) whose bytes no load has seen
+    yet: a file `ifo run` loaded is not new to the landing sensor either. None when the load
+    log cannot be read now (a run holds the warehouse): ask again later."""
+    if not settings.warehouse_path.exists():
+        return relative_paths
+    try:
+        with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+            seen = loaded_hashes(con)
+    except duckdb.Error:
+        return None
+    with identities_kept_in(settings.file_identities):
+        return [
+            relative
+            for relative in relative_paths
+            if file_identity(settings.landing_dir / relative) not in seen
+        ]
+
+
 def nothing_new(settings: Settings) -> bool:
     """Every landed file (and the latest Kolada fetch) was seen before, and the last finance
     run succeeded and published: a run would rebuild the same marts."""

@@ -23,6 +23,7 @@ from ifo_pipeline.publish import connect_published
 from ifo_pipeline.runner import run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import write_text
+from tests.test_ledger_loading import HEADER
 
 
 @pytest.mark.parametrize(
@@ -127,6 +128,31 @@ def test_the_sensors_run_loads_and_materialises_exactly_its_months(settings):
             con.execute("SELECT count(*) FROM raw.ledger_lines WHERE period = 201902").fetchone()[0]
             == len(lines) - 2
         )  # less the header and the row
+
+
+def test_after_ifo_run_loaded_everything_the_sensor_launches_nothing(settings):
+    """Issue: `dagster dev` started after `ifo run` made the sensor launch a 28-second run over
+    the files already loaded. Its first look (an empty cursor) asks the load log."""
+    generate_sample(settings.landing_dir, rows_per_unit_month=2)
+    assert run_pipeline(settings, offline=True).success
+    sensor = build_definitions(settings).resolve_sensor_def("landing")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(sensor(context), dg.SkipReason)
+        ledger = settings.landing_dir / "ledger"
+        write_text(ledger / "huvudbok_201904.csv", HEADER + "201904;5310;4630;569;;;;1,00;;;\n")
+        [request] = sensor(context)  # a file that landed since is new
+        assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (
+            "2019-04",
+            "2019-04",
+        )
+        # While a run holds the warehouse the sensor cannot read the load log: it waits and
+        # asks again, its cursor unmoved.
+        write_text(ledger / "huvudbok_201905.csv", HEADER + "201905;5310;4630;569;;;;1,00;;;\n")
+        with closing(duckdb.connect(str(settings.warehouse_path))):
+            assert isinstance(sensor(context), dg.SkipReason)
+        [request] = sensor(context)
+        assert request.tags[RANGE_START_TAG] == "2019-05"
 
 
 def test_a_file_that_cannot_be_read_still_gets_a_run_that_says_why(settings):

@@ -18,6 +18,7 @@ from ifo_pipeline.operations import (
     ledger_staleness,
     loaded_ledger_periods,
     months_of,
+    not_loaded,
     run_key,
 )
 from ifo_pipeline.runs import finish_run
@@ -94,6 +95,13 @@ def build_landing_sensor(
         previous = json.loads(context.cursor) if context.cursor else {}
         current = landing_state(landing_dir)
         changed = changed_files(previous, current)
+        if changed:
+            # New to this cursor is not new to the warehouse: what `ifo run` (or a run before
+            # the sensor's first look) loaded asks for no run again.
+            unseen = not_loaded(settings, changed)
+            if unseen is None:  # the cursor stays: the next look asks again
+                return dg.SkipReason("a run holds the warehouse: looking again next time")
+            changed = unseen
         if not changed:
             context.update_cursor(json.dumps(current))
             return dg.SkipReason(f"nothing new in {landing_dir}")
