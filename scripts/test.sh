@@ -3,11 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The report's browser test and the PDF need Chromium: Debian's package, not a download.
-if ! command -v chromium >/dev/null; then
+# The report's browser test and the PDF need Chromium: Debian's package, not a download; the
+# PDF's pages are read back with poppler (pdftotext, pdftoppm).
+if ! command -v chromium >/dev/null || ! command -v pdftoppm >/dev/null; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get install -y -qq chromium >/dev/null \
-        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null; }
+    $SUDO apt-get install -y -qq chromium poppler-utils >/dev/null \
+        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; }
 fi
 # Spark 4 (the parity test, `pytest -m spark`) runs on Java 17.
 if ! command -v java >/dev/null; then

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import zipfile
 from contextlib import closing
 from pathlib import Path
@@ -204,8 +205,53 @@ def test_the_pdf_is_a4_pages(demo, tmp_path, monkeypatch):
     data = path.read_bytes()
     assert data.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
-    assert len(boxes) >= 3  # a section a page: several pages
+    assert len(boxes) >= 3
     assert all(round(float(w)) == 595 and round(float(h)) == 842 for w, h in boxes)
+
+
+def _page_fill(pgm: Path) -> float:
+    """How far down a page (above its footer) something is printed, 0–1, from a greyscale
+    rendering (PGM, poppler's pdftoppm)."""
+    _, width, height, _, pixels = pgm.read_bytes().split(maxsplit=4)
+    width, height = int(width), int(height)
+    footer_top = int(height * (297 - 18) / 297)  # the footer's margin: 18 of 297 mm
+    inked = [y for y in range(footer_top) if min(pixels[y * width : (y + 1) * width]) < 200]
+    return (max(inked) + 1) / footer_top if inked else 0.0
+
+
+def test_the_pdf_has_page_numbers_a_footer_and_no_near_empty_page(demo, tmp_path, monkeypatch):
+    """Issue: 12 pages, several nearly empty, a two-row table split over two pages, no page
+    numbers, no footer with the period and the time it was made."""
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    path = tmp_path / "mars.pdf"
+    assert main(["report", "--month", "2019-03", "--format", "pdf", "--output", str(path)]) == 0
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = [page for page in text.split("\f") if page.strip()]
+    assert 3 <= len(pages) <= 10
+    for number, page in enumerate(pages, start=1):
+        assert f"Sida {number} av {len(pages)}" in page, number
+        assert "Månadsrapport mars 2019 · Jan-Mar 19 · framtagen " in page, number
+    subprocess.run(["pdftoppm", "-gray", "-r", "30", str(path), str(tmp_path / "sida")], check=True)
+    fills = [_page_fill(p) for p in sorted(tmp_path.glob("sida-*.pgm"))]
+    assert len(fills) == len(pages)
+    assert all(fill > 1 / 3 for fill in fills[:-1]), fills
+    # A small table is never split: the page with its title holds every one of its rows.
+    with closing(connect_published(settings.published_path)) as con:
+        report = gather(con, 2019, 3)
+    small = [t for t in report.tables() if len(t.rows) <= 15 and t.rows]
+    assert len(small) >= 5
+    for table in small:
+        words = [str(row[0]).split()[0] for row in table.rows]
+        holding = [
+            page
+            for page in pages
+            if " ".join(table.title.split()) in " ".join(page.split())
+            and all(word in page for word in words)
+        ]
+        assert holding, table.title
 
 
 def test_the_nightly_run_writes_the_latest_months_report(demo):
