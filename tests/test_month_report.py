@@ -336,3 +336,21 @@ def test_a_share_is_shown_and_compared_with_last_years_share_not_its_count(demo)
     assert row[1:3] == ("100% (15 st)", last_text)
     assert row[3] == pytest.approx(round((this_share - last_share) * 100, 1))
     assert "procentenheter" in " ".join(table.notes)
+
+
+def test_the_terminal_report_has_a_title_left_aligned_prose_and_fits_a_terminal(
+    demo, monkeypatch, capsys
+):
+    """Issue: a 245-column table, right-aligned prose, no title."""
+    settings, _ = demo
+    monkeypatch.setenv("IFO_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    assert main(["report", "--month", "2019-03"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Månadsrapport mars 2019 · perioden Jan-Mar 19 · framtagen ")
+    assert max(len(line) for line in lines) <= 130
+    # The assessments (a text column) start in one column, whatever their length.
+    assessed = [line for line in lines if re.search(r"\b(ej|delvis) uppfyllt|\buppfyllt\b", line)]
+    starts = {
+        re.search(r"(ej uppfyllt|delvis uppfyllt|uppfyllt)", line).start() for line in assessed
+    }
+    assert len(assessed) >= 2 and len(starts) == 1, assessed

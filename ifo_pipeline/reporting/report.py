@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +19,20 @@ from ifo_pipeline.reporting.formatting import format_cell
 FILE_FORMATS = ("html", "xlsx", "pdf")
 
 
+# A terminal's width: text cells wrap within their column, so that no line is wider than a
+# report printed from it (a flag's reason made a 245-column table).
+TEXT_COLUMN_WIDTH = 36
+
+
 def render_text(report: MonthReport) -> str:
-    """Every section's tables, then its notes; charts are left to the HTML and the workbook."""
-    blocks = []
+    """The title, then every section's tables and notes; charts are left to the HTML and the
+    workbook. Text columns are left-aligned and wrapped, figures right-aligned."""
+    made = report.generated_at.strftime("%Y-%m-%d %H:%M")
+    blocks = [f"{report.title} · perioden {report.period} · framtagen {made}"]
     for section in report.sections:
-        parts = [_text_table(t) for t in section.tables] + section.notes
+        parts = [_text_table(t) for t in section.tables] + [
+            textwrap.fill(note, width=100) for note in section.notes
+        ]
         if section.title != "Resultat":
             parts.insert(0, f"== {section.title} ==")
         blocks.append("\n\n".join(parts))
@@ -37,23 +47,37 @@ def _text_table(table: Table) -> str:
         ]
         for row, total in zip(table.rows, table.totals or [False] * len(table.rows), strict=True)
     ]
-    text = _table(table.title, list(table.columns), rows)
+    text = _table(table.title, list(table.columns), rows, list(table.formats))
     if any(table.totals):
         text += "\n* summarad"
-    return "\n".join([text, *table.notes])
+    return "\n".join([text, *(textwrap.fill(note, width=100) for note in table.notes)])
 
 
-def _table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+def _table(title: str, header: list[str], rows: list[list[str]], formats: list[str]) -> str:
+    text = [i == 0 or fmt == "text" for i, fmt in enumerate(formats)]
+    # Each cell as its lines: a text wrapped to its column, a figure on one line.
+    cells = [
+        [textwrap.wrap(c, TEXT_COLUMN_WIDTH) or [""] if text[i] else [c] for i, c in enumerate(row)]
+        for row in rows
+    ]
+    widths = [
+        max([len(header[i])] + [len(line) for row in cells for line in row[i]])
+        for i in range(len(header))
+    ]
 
-    def line(cells: list[str]) -> str:
+    def line(parts: list[str]) -> str:
         return "  ".join(
-            [cells[0].ljust(widths[0])]
-            + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        )
+            p.ljust(w) if text[i] else p.rjust(w)
+            for i, (p, w) in enumerate(zip(parts, widths, strict=True))
+        ).rstrip()
 
-    rule = "-" * len(line(header))
-    return "\n".join([title, rule, line(header), rule, *map(line, rows), rule])
+    physical = []
+    for row in cells:
+        height = max(len(c) for c in row)
+        for k in range(height):
+            physical.append(line([c[k] if k < len(c) else "" for c in row]))
+    rule = "-" * max(len(line(header)), *(len(r) for r in physical))
+    return "\n".join([title, rule, line(header), rule, *physical, rule])
 
 
 @dataclass
