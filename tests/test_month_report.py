@@ -109,7 +109,11 @@ def test_the_html_page_renders_the_reference_figures_tables_and_charts(
     assert "-57\u202f799" in page.content()  # a narrow no-break space: never broken
     assert page.locator("h2", has_text="Budgetavvikelse").count() == 1
     sources = page.locator('table[data-key="Datakällor"] tbody tr td:first-child')
-    assert {"ledger", "budget", "cost_kinds"} <= set(sources.all_inner_texts())
+    assert {
+        "Huvudbok (ledger/, sie/)",
+        "Kommunbidrag (budget/)",
+        "Kostnadsslag (config/kostnadsslag.csv)",
+    } <= set(sources.all_inner_texts())  # the sources as a controller knows them
     page.close()
 
 
@@ -189,6 +193,25 @@ def test_the_workbook_holds_the_marts_numbers_and_native_charts(demo, tmp_path, 
     assert all(isinstance(v, int) for v in numbers)  # numbers as numbers, not text
     assert sheet.cell(3, 2).number_format == "#,##0;-#,##0"
     assert "Placeringskostnad" in book.sheetnames
+    # Issue: 29 tabs with cryptic names and a cut-off one, Kolada's years as text, a
+    # 14-character "Orsak" column. A tab per section (a result report each), as the report
+    # names them; each chart on the sheet of the figures it draws.
+    assert len(book.sheetnames) <= 14
+    assert "Kolada" in book.sheetnames and not [n for n in book.sheetnames if "Diagram" in n]
+    kolada = book["Kolada"]
+    years = []
+    for r in range(3, kolada.max_row + 1):  # the table's rows, down to its note
+        if isinstance(kolada.cell(r, 1).value, str) and kolada.cell(r, 1).value.startswith("Källa"):
+            break
+        years.append(kolada.cell(r, 1).value)
+    assert 2019 in years and all(isinstance(y, int) for y in years), years
+    flags = book["Budgetavvikelse"]
+    reason_column = next(c for c in range(1, 10) if flags.cell(2, c).value == "Orsak")
+    assert flags.column_dimensions[chr(64 + reason_column)].width >= 40
+    assert flags.cell(3, reason_column).alignment.wrap_text
+    with zipfile.ZipFile(path) as archive:  # the report's chart is on the report's sheet
+        index = book.sheetnames.index("Resultat IFO") + 1
+        assert "<drawing " in archive.read(f"xl/worksheets/sheet{index}.xml").decode()
     with zipfile.ZipFile(path) as archive:
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
         kinds = "".join(archive.read(n).decode() for n in charts)
@@ -347,7 +370,7 @@ def test_the_terminal_report_has_a_title_left_aligned_prose_and_fits_a_terminal(
     assert main(["report", "--month", "2019-03"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Månadsrapport mars 2019 · perioden Jan-Mar 19 · framtagen ")
-    assert max(len(line) for line in lines) <= 130
+    assert max(len(line) for line in lines) <= 132  # a wide terminal's 132 columns
     # The assessments (a text column) start in one column, whatever their length.
     assessed = [line for line in lines if re.search(r"\b(ej|delvis) uppfyllt|\buppfyllt\b", line)]
     starts = {

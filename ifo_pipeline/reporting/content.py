@@ -361,6 +361,20 @@ def volume_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sec
     return section
 
 
+def _kolada_source(con: duckdb.DuckDBPyConnection) -> str:
+    """Where the figures come from and when they were fetched."""
+    fetched = con.execute(
+        """SELECT max(loaded_at) FROM ops.load_log
+           WHERE source = 'kolada' AND outcome IN ('loaded', 'loaded_with_rejects')"""
+    ).fetchone()[0]
+    when = f", hämtade {fetched:%Y-%m-%d}" if fetched else ""
+    return (
+        "Källa: Kolada (RKA, kolada.se), nyckeltalen för nettokostnad och standardkostnad "
+        f"(referenskostnad) inom individ- och familjeomsorgen{when}. Preliminära värden "
+        "kan ändras när Kolada publicerar årets slutliga."
+    )
+
+
 def kolada_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
     """Nettokostnadsavvikelse of the home municipality against its comparison group."""
     rows = con.execute(
@@ -389,23 +403,27 @@ def kolada_section(con: duckdb.DuckDBPyConnection, year: int) -> Section:
                 "Avvikelse %",
                 "Avvikelse Mkr",
                 "Gruppen, avvikelse %",
+                "Anm.",
             ),
-            formats=("text", "kr", "kr", "pct", "mkr", "pct"),
+            # The year a number (a workbook sorts and filters it), never "2019 (prel.)".
+            formats=("text", "kr", "kr", "pct", "mkr", "pct", "text"),
             rows=(
                 kolada := [
                     (
-                        f"{ar}{' (prel.)' if prel else ''}",
+                        ar,
                         cost,
                         ref,
                         pct,
                         mkr,
                         group[ar][5] if ar in group else None,
+                        "preliminärt" if prel else "",
                     )
                     for ar, _, _, cost, ref, pct, mkr, prel in home
                 ]
             ),
             # Dearer than the reference is worse; cheaper (a negative deviation) is good.
             worse=worse_by_sign(kolada, positive={3, 4}),
+            notes=[_kolada_source(con)],
         )
     )
     section.charts.append(
@@ -481,7 +499,12 @@ def plan_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Secti
     """The improvement plan's measures as of the month: status, driver and effect."""
     rows = con.execute(
         """SELECT atgard_id || ' ' || atgard, status, baslinje, utfall,
-                  effekt_kr_per_ar / 1e6, maleffekt_kr_per_ar / 1e6, andel_av_mal * 100
+                  effekt_kr_per_ar / 1e6, maleffekt_kr_per_ar / 1e6, andel_av_mal * 100,
+                  -- Why the figures are empty, in words: no column is left blank unexplained.
+                  CASE WHEN matt IS NULL THEN 'inget drivande mått: effekten följs inte'
+                       WHEN effekt_kr_per_ar IS NULL
+                           THEN 'ingen effekt ännu: åtgärden har inte startat'
+                       ELSE '' END
            FROM marts.atgardsuppfoljning WHERE ar = ? AND manad = ? ORDER BY atgard_id""",
         [year, month],
     ).fetchall()
@@ -504,8 +527,9 @@ def plan_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Secti
                 "Effekt Mkr/år",
                 "Mål Mkr/år",
                 "Andel av mål %",
+                "Anm.",
             ),
-            formats=("text", "text", "number", "number", "mkr", "mkr", "number"),
+            formats=("text", "text", "number", "number", "mkr", "mkr", "number", "text"),
             rows=rows,
             notes=[
                 "Baslinje och utfall: det drivande måttets medelvärde per månad före och "
@@ -546,6 +570,24 @@ def goals_section(con: duckdb.DuckDBPyConnection, year: int, month: int) -> Sect
     return section
 
 
+# The sources as a controller knows them: what is delivered, and where it lands.
+SOURCE_NAMES = {
+    "ledger": "Huvudbok (ledger/, sie/)",
+    "budget": "Kommunbidrag (budget/)",
+    "forecasts": "Årsprognoser (prognos/)",
+    "volumes": "Verksamhetsmått (verksamhetsmatt/)",
+    "report_structure": "Rapportstruktur (config/rapportstruktur.csv)",
+    "reports": "Rapporter (config/rapporter.csv)",
+    "column_map": "Kolumnmappning (config/kolumnmappning.csv)",
+    "sie_dimensions": "SIE-dimensioner (config/sie_dimensioner.csv)",
+    "cost_kinds": "Kostnadsslag (config/kostnadsslag.csv)",
+    "measures": "Åtgärder (config/atgarder.csv)",
+    "measure_status": "Åtgärdsstatus (config/atgardsstatus.csv)",
+    "goal_indicators": "Målindikatorer (config/malindikatorer.csv)",
+    "kolada": "Kolada (kolada.se, nyckeltal)",
+}
+
+
 def sources_section(con: duckdb.DuckDBPyConnection) -> Section:
     """When each source was last loaded, and whether anything is refused or set aside."""
     rows = con.execute(
@@ -567,7 +609,7 @@ def sources_section(con: duckdb.DuckDBPyConnection) -> Section:
             formats=("text", "text", "number", "number"),
             rows=[
                 (
-                    source,
+                    SOURCE_NAMES.get(source, source),
                     f"{last:%Y-%m-%d %H:%M}" if last else "aldrig",
                     refused_files,
                     rejects.get(source, 0),

@@ -21,7 +21,7 @@ FILE_FORMATS = ("html", "xlsx", "pdf")
 
 # A terminal's width: text cells wrap within their column, so that no line is wider than a
 # report printed from it (a flag's reason made a 245-column table).
-TEXT_COLUMN_WIDTH = 36
+TEXT_COLUMN_WIDTH = 28
 
 
 def render_text(report: MonthReport) -> str:
