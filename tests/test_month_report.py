@@ -161,6 +161,37 @@ def test_red_means_worse_than_the_reference_never_merely_negative(html_report, b
     page.close()
 
 
+def test_chart_labels_are_whole_and_charts_take_the_pages_width(html_report, browser):
+    """Issue: labels cut ("Individ och familjeomso…", "samt/Administration"), charts at 70 %
+    of the width."""
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(html_report.as_uri())
+    assert "…" not in page.content()
+    outside, shares = page.evaluate("""() => {
+        const charts = [...document.querySelectorAll('svg.chart')];
+        const outside = charts.flatMap(svg => {
+            const box = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll('text.category')].filter(t => {
+                const r = t.getBoundingClientRect();
+                return r.left < box.left - 0.5 || r.right > box.right + 0.5
+                    || r.bottom > box.bottom + 0.5;
+            }).map(t => t.textContent);
+        });
+        const shares = charts.map(svg =>
+            svg.getBoundingClientRect().width / svg.parentElement.getBoundingClientRect().width);
+        return [outside, shares];
+    }""")
+    labels = page.evaluate(
+        "[...document.querySelectorAll('svg.chart text.category')].map(t => t.textContent)"
+    )
+    assert "Gemensamt/Administration" in labels and "Individ och familjeomsorgen" in " ".join(
+        labels
+    )
+    assert outside == []
+    assert shares and min(shares) > 0.95
+    page.close()
+
+
 def test_the_html_page_needs_no_network(html_report):
     text = html_report.read_text(encoding="utf-8")
     assert not re.search(r"(src|href)=\"https?:", text)

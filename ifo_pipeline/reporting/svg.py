@@ -7,6 +7,7 @@ Swedish numbers, a legend. Each chart is an `<svg role="img">` whose `<title>` i
 from __future__ import annotations
 
 import math
+import textwrap
 from html import escape
 
 from ifo_pipeline.reporting.content import Chart
@@ -18,14 +19,28 @@ LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 72  # plot margins: axis labels, legend b
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
+# About how wide a character of the chart's 11 px font is (labels are placed by it).
+CHAR_PX = 6.4
+
+
 def render_svg(chart: Chart) -> str:
     low, high = _value_range(chart)
     ticks = _ticks(low, high)
     low, high = ticks[0], ticks[-1]
-    # Many categories: their labels slant, and the chart grows a little to hold them.
-    slanted = len(chart.categories) > 6 and max(map(len, chart.categories), default=0) > 4
-    height = HEIGHT + (70 if slanted else 0)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    longest = max(map(len, chart.categories), default=0) * CHAR_PX
+    plot_h = HEIGHT - TOP - BOTTOM
+    # Many categories: their labels slant, whole: the chart grows below, and to the left as
+    # far as the first label reaches (a label is never cut short).
+    slanted = len(chart.categories) > 6 and longest > 4 * CHAR_PX
+    left = LEFT
+    if slanted:
+        slot_guess = (WIDTH - LEFT - RIGHT) / len(chart.categories)
+        left = max(LEFT, int(longest * math.cos(math.radians(35)) - slot_guess / 2) + 8)
+    slot = (WIDTH - left - RIGHT) / max(len(chart.categories), 1)
+    # Side by side: a label wraps within its slot, over as many lines as it needs.
+    lines = [_wrap(c, slot) for c in chart.categories]
+    below = longest * math.sin(math.radians(35)) if slanted else 14 * (max(map(len, lines)) - 1)
+    height = HEIGHT + int(below)
 
     def y(value: float) -> float:
         return TOP + plot_h * (high - value) / (high - low)
@@ -38,9 +53,9 @@ def render_svg(chart: Chart) -> str:
     ]
     for tick in ticks:
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
             f'stroke="{"#555" if tick == 0 else "#ddd"}" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
             f"{escape(format_cell(tick, 'number'))}</text>"
         )
     middle = TOP + plot_h / 2
@@ -48,30 +63,38 @@ def render_svg(chart: Chart) -> str:
         f'<text x="12" y="{middle:.0f}" transform="rotate(-90 12 {middle:.0f})" '
         f'text-anchor="middle">{escape(chart.unit)}</text>'
     )
-    slot = plot_w / max(len(chart.categories), 1)
     for i, label in enumerate(chart.categories):
-        x = LEFT + slot * (i + 0.5)
-        text = label if len(label) <= 24 else label[:23] + "…"
+        x = left + slot * (i + 0.5)
         y_label = TOP + plot_h + 14
-        placement = (
-            f'text-anchor="end" transform="rotate(-35 {x:.1f} {y_label})"'
-            if slanted
-            else 'text-anchor="middle"'
+        if slanted:
+            parts.append(
+                f'<text class="category" x="{x:.1f}" y="{y_label}" text-anchor="end" '
+                f'transform="rotate(-35 {x:.1f} {y_label})">{escape(label)}</text>'
+            )
+            continue
+        spans = "".join(
+            f'<tspan x="{x:.1f}" dy="{0 if k == 0 else 14}">{escape(part)}</tspan>'
+            for k, part in enumerate(lines[i])
         )
         parts.append(
-            f'<text x="{x:.1f}" y="{y_label}" {placement}>'
-            f"<title>{escape(label)}</title>{escape(text)}</text>"
+            f'<text class="category" x="{x:.1f}" y="{y_label}" text-anchor="middle">{spans}</text>'
         )
     if chart.kind == "line":
-        parts += _lines(chart, slot, y)
+        parts += _lines(chart, slot, y, left)
     else:
-        parts += _bars(chart, slot, y)
+        parts += _bars(chart, slot, y, left)
     parts += _legend(chart, height)
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _bars(chart: Chart, slot: float, y) -> list[str]:
+def _wrap(label: str, slot: float) -> list[str]:
+    """A category's label in the lines that fit its slot (a word longer than the slot keeps
+    its own line: it is never cut)."""
+    return textwrap.wrap(label, max(int(slot / CHAR_PX) - 1, 6), break_long_words=False) or [""]
+
+
+def _bars(chart: Chart, slot: float, y, left: int) -> list[str]:
     out = []
     stacked = chart.kind == "stacked"
     width = slot * 0.7 / (1 if stacked else max(len(chart.series), 1))
@@ -88,10 +111,10 @@ def _bars(chart: Chart, slot: float, y) -> list[str]:
                     up = top
                 else:
                     down = top
-                x = LEFT + slot * i + slot * 0.15
+                x = left + slot * i + slot * 0.15
             else:
                 base, top = 0.0, value
-                x = LEFT + slot * i + slot * 0.15 + width * j
+                x = left + slot * i + slot * 0.15 + width * j
             y0, y1 = sorted((y(base), y(top)))
             out.append(
                 f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{width:.1f}" '
@@ -102,12 +125,12 @@ def _bars(chart: Chart, slot: float, y) -> list[str]:
     return out
 
 
-def _lines(chart: Chart, slot: float, y) -> list[str]:
+def _lines(chart: Chart, slot: float, y, left: int) -> list[str]:
     out = []
     for j, series in enumerate(chart.series):
         colour = PALETTE[j % len(PALETTE)]
         points = [
-            (LEFT + slot * (i + 0.5), y(v), v) for i, v in enumerate(series.values) if v is not None
+            (left + slot * (i + 0.5), y(v), v) for i, v in enumerate(series.values) if v is not None
         ]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{py:.1f}" for x, py, _ in points)
