@@ -189,6 +189,11 @@ def test_chart_labels_are_whole_and_charts_take_the_pages_width(html_report, bro
     )
     assert outside == []
     assert shares and min(shares) > 0.95
+    # No figure can break across lines: its thousands are held together by U+202F, in the
+    # tables and in the flags' reasons ("-4 035 tkr" printed as "-4" and "035" before).
+    text = page.inner_text("body")
+    assert re.findall(r"\d\u202f\d{3}", text)
+    assert re.findall(r"\d[ \u2009\xa0]\d{3}(?!\d)", text) == []
     page.close()
 
 

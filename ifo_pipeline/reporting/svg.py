@@ -11,12 +11,17 @@ import textwrap
 from html import escape
 
 from ifo_pipeline.reporting.content import Chart
-from ifo_pipeline.reporting.formatting import format_cell
+from ifo_pipeline.reporting.formatting import NARROW_NO_BREAK_SPACE, format_cell
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 72  # plot margins: axis labels, legend below
 # Colour-blind-safe (Okabe–Ito), in the order the series come.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def _figure(value: float) -> str:
+    """A figure as the tables print it: its thousands held together (U+202F)."""
+    return escape(format_cell(value, "number", NARROW_NO_BREAK_SPACE))
 
 
 # About how wide a character of the chart's 11 px font is (labels are placed by it).
@@ -56,7 +61,7 @@ def render_svg(chart: Chart) -> str:
             f'<line x1="{left}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
             f'stroke="{"#555" if tick == 0 else "#ddd"}" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
-            f"{escape(format_cell(tick, 'number'))}</text>"
+            f"{_figure(tick)}</text>"
         )
     middle = TOP + plot_h / 2
     parts.append(
@@ -120,7 +125,7 @@ def _bars(chart: Chart, slot: float, y, left: int) -> list[str]:
                 f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{width:.1f}" '
                 f'height="{max(y1 - y0, 0.5):.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
                 f"<title>{escape(series.name)}, {escape(chart.categories[i])}: "
-                f"{escape(format_cell(value, 'number'))} {escape(chart.unit)}</title></rect>"
+                f"{_figure(value)} {escape(chart.unit)}</title></rect>"
             )
     return out
 
@@ -141,7 +146,7 @@ def _lines(chart: Chart, slot: float, y, left: int) -> list[str]:
         for x, py, v in points:
             out.append(
                 f'<circle class="point" cx="{x:.1f}" cy="{py:.1f}" r="3" fill="{colour}">'
-                f"<title>{escape(series.name)}: {escape(format_cell(v, 'number'))} "
+                f"<title>{escape(series.name)}: {_figure(v)} "
                 f"{escape(chart.unit)}</title></circle>"
             )
     return out
