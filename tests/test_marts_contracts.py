@@ -69,3 +69,15 @@ def test_every_table_and_column_a_controller_reads_describes_itself_in_swedish(d
     for name, comment in tables + columns:
         assert comment, f"{name} has no description"
         assert not ENGLISH.search(comment), f"{name}: {comment!r}"
+
+
+def test_docs_marts_is_what_the_contracts_say():
+    """docs/marts.md (the controllers' interface, in a clone without ../shared) is written from
+    the marts' YAML: a change to a contract changes the page (scripts/marts_doc.py)."""
+    import runpy
+
+    render = runpy.run_path(str(DBT_PROJECT_DIR.parent / "scripts" / "marts_doc.py"))["render"]
+    page = (DBT_PROJECT_DIR.parent / "docs" / "marts.md").read_text(encoding="utf-8")
+    assert page == render(), "run .venv/bin/python scripts/marts_doc.py"
+    for sql in MARTS.glob("*.sql"):
+        assert f"## marts.{sql.stem}\n" in page

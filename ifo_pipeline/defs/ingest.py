@@ -288,7 +288,7 @@ def measures_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     ],
     blocking=True,
     description="Every responsibility unit with data in a year maps to exactly one report line "
-    "of that year (INPUTS.md section 4).",
+    "of that year (docs/inputs.md §4).",
 )
 def every_unit_maps_to_one_report_line(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with closing(connect(warehouse.settings.warehouse_path)) as con:

@@ -1,4 +1,4 @@
-"""Load one landed CSV file into the warehouse: the general rules of INPUTS.md for every source.
+"""Load one landed CSV file into the warehouse: docs/inputs.md's general rules for every source.
 
 The bytes are streamed (pyarrow reads the file line by line in blocks, transcoding Windows-1252)
 straight into DuckDB, which splits the fields, parses Swedish numbers, masks personal identity

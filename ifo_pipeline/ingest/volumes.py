@@ -1,4 +1,4 @@
-"""Volume counts (verksamhetsmått, INPUTS.md section 5): the units' yearly file, CSV or XLSX.
+"""Volume counts (verksamhetsmått, docs/inputs.md §5): the units' yearly file, CSV or XLSX.
 
 The files are small (a few hundred cells), so they are read in Python; what matters is that
 every cell is accounted for: it parses to its typed parts or goes to `ops.rejects` with file,

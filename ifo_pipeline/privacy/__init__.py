@@ -4,7 +4,7 @@ Every landed file is masked as it is archived, and every load parses the masked 
 so a personnummer or samordningsnummer reaches no table, reject, archive or log, whatever field
 it was typed into. UTF-8 and Windows-1252 files are masked as bytes (`mask_bytes`: the same
 characters, found without decoding), UTF-16 and UTF-32 files as decoded text (`mask_text`).
-The rule (INPUTS.md §1, personal data): 10 or 12 digits, `YYMMDD` (or `YYYYMMDD`), an
+The rule (docs/inputs.md §1, personal data): 10 or 12 digits, `YYMMDD` (or `YYYYMMDD`), an
 optional separator (`SEPARATORS`), four digits; month 01–12, day 01–31 (samordningsnummer: day
 + 60); and a valid Luhn check digit, so that ordinary ten-digit numbers (voucher ids, amounts)
 mostly survive.
@@ -21,7 +21,7 @@ from stdnum import luhn
 
 MASK = "[personnummer]"
 
-# What stands between the date and the last four digits: INPUTS.md names `-`, `+`, a space,
+# What stands between the date and the last four digits: docs/inputs.md names `-`, `+`, a space,
 # the no-break spaces (U+00A0, U+202F), an en dash, or nothing; text pasted from a PDF or a
 # word processor brings their neighbours (thin and figure spaces, the Unicode hyphens, the em
 # dash, the minus sign). Masking more than was asked for costs a voucher number now and then;

@@ -76,7 +76,7 @@ class LandedSource:
 
 @dataclass(frozen=True)
 class CsvSource(LandedSource):
-    """A landed CSV source (see sources.py for the five of INPUTS.md §1–4)."""
+    """A landed CSV source (see sources.py for the five of docs/inputs.md §1–4)."""
 
     table: str
     columns: tuple[str, ...]  # canonical header names, in the contract's spelling

@@ -1,6 +1,6 @@
 """File identity and encoding: one streaming pass over the bytes, no whole file in memory.
 
-The contract (INPUTS.md, general rules): accept UTF-8 with or without BOM and Windows-1252,
+The contract (docs/inputs.md, general rules): accept UTF-8 with or without BOM and Windows-1252,
 detect which, never guess silently, and reject a file that cannot be decoded cleanly or mixes
 the two, naming the line. A file that begins with a UTF-16 or UTF-32 byte order mark (Excel's
 "Unicode text") is known by it, never taken for Windows-1252, and read as what it says.

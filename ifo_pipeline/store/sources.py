@@ -1,4 +1,4 @@
-"""Every raw table, declared once: the landed CSV sources of INPUTS.md sections 1–4, 8 and 9
+"""Every raw table, declared once: the landed CSV sources of docs/inputs.md sections 1–4, 8 and 9
 and the cost kinds with their parsing rules, and the tables the volume-count and Kolada loaders
 write.
 
@@ -347,7 +347,7 @@ def _one_of(column: str, field: str, values: tuple[str, ...]) -> Check:
 
 MONTH_SPAN = r"'((?:19|20)[0-9]{2}(?:0[1-9]|1[0-2]))-((?:19|20)[0-9]{2}(?:0[1-9]|1[0-2]))'"
 
-# INPUTS.md §8: the improvement plan's measures, maintained by the controllers.
+# docs/inputs.md §8: the improvement plan's measures, maintained by the controllers.
 MEASURES = CsvSource(
     name="measures",
     folder="config",
@@ -434,7 +434,7 @@ MEASURE_STATUS = CsvSource(
     unique_key=("manad", "atgard_id"),
 )
 
-# INPUTS.md §9: the committee's goal indicators.
+# docs/inputs.md §9: the committee's goal indicators.
 GOAL_INDICATORS = CsvSource(
     name="goal_indicators",
     folder="config",
