@@ -32,9 +32,8 @@ from ifo_pipeline.ingest.lifecycle import (
     log_load,
     newest_holders,
     no_file_for,
-    reject_file,
+    outcome_of,
     the_year_in,
-    unreadable,
 )
 from ifo_pipeline.months import months_text
 from ifo_pipeline.store.archive import (
@@ -257,15 +256,14 @@ def load_file(
     if isinstance(info, FileLoad):
         return info
     archived = prepared.archived if prepared else None
-    try:
+
+    def load() -> FileLoad:
         if isinstance(archived, FileRejected):  # met while archiving ahead
             raise archived
         return _load_checked_file(con, source, info, archive_dir, column_map or {}, archived)
-    except FileRejected as exc:
-        return reject_file(con, source, info, archive_dir, exc)
-    except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
-        log.warning("%s: unreadable", path, exc_info=True)
-        return reject_file(con, source, info, archive_dir, unreadable(exc))
+
+    try:
+        return outcome_of(con, source, info, archive_dir, load)
     finally:
         con.execute("DROP TABLE IF EXISTS parsed")
 

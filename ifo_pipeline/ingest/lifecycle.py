@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +104,24 @@ def prepared_files(
             continue
         seen.add(info.sha256)
         yield PreparedFile(path, info, archived)
+
+
+def outcome_of(
+    con: duckdb.DuckDBPyConnection,
+    source: LandedSource,
+    info: FileInfo,
+    archive_dir: Path,
+    load: Callable[[], FileLoad],
+) -> FileLoad:
+    """`load()`'s answer; a refusal it raises, or whatever else the bytes do to a reader,
+    becomes the file's refusal with its reason: every file gets an outcome."""
+    try:
+        return load()
+    except FileRejected as exc:
+        return reject_file(con, source, info, archive_dir, exc)
+    except Exception as exc:
+        log.warning("%s: unreadable", info.path, exc_info=True)
+        return reject_file(con, source, info, archive_dir, unreadable(exc))
 
 
 def unreadable(exc: Exception) -> FileRejected:

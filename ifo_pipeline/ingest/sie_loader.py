@@ -22,12 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from ifo_pipeline.ingest.csv_loader import Span, parse_sql, store_parsed_file
-from ifo_pipeline.ingest.lifecycle import (
-    FileLoad,
-    identify_new_file,
-    reject_file,
-    unreadable,
-)
+from ifo_pipeline.ingest.lifecycle import FileLoad, identify_new_file, outcome_of
 from ifo_pipeline.sie import Entry, SieReader, detect_encoding
 from ifo_pipeline.store.archive import archive_masked
 from ifo_pipeline.store.fileinfo import UTF8_LATIN, FileInfo, FileRejected
@@ -59,19 +54,19 @@ def load_sie_file(
     info = identify_new_file(con, SIE, path, archive_dir, text=False)
     if isinstance(info, FileLoad):
         return info
-    try:
+    delivered = info
+
+    def load() -> FileLoad:
         with path.open("rb") as fh:
             encoding = _encoding(fh.read())
-        info = FileInfo(info.path, info.sha256, info.size_bytes, encoding, 0)
-        archived = archive_masked(info, SIE.folder, archive_dir)
-        copy = FileInfo(archived.path, info.sha256, info.size_bytes, encoding, 0)
+        known = FileInfo(delivered.path, delivered.sha256, delivered.size_bytes, encoding, 0)
+        archived = archive_masked(known, SIE.folder, archive_dir)
+        copy = FileInfo(archived.path, known.sha256, known.size_bytes, encoding, 0)
         span = parse_sie(con, copy, dimensions or DEFAULT_DIMENSIONS)
         return store_parsed_file(con, LEDGER, copy, archived, span)
-    except FileRejected as exc:
-        return reject_file(con, SIE, info, archive_dir, exc)
-    except Exception as exc:  # whatever the bytes do to a reader, the file gets an outcome
-        log.warning("%s: unreadable", path, exc_info=True)
-        return reject_file(con, SIE, info, archive_dir, unreadable(exc))
+
+    try:
+        return outcome_of(con, SIE, info, archive_dir, load)
     finally:
         con.execute("DROP TABLE IF EXISTS parsed")
 

@@ -1,6 +1,6 @@
 -- Is each measure of the improvement plan delivering, and what is it worth? Per measure and
 -- month from its Start: its latest reported status, its driver's baseline and outcome, and the
--- saving a year the change is worth against the saving its target is worth (INPUTS.md §8).
+-- saving a year the change is worth against the saving its target is worth (docs/inputs.md §8).
 with measures as (
     select
         m.*,

@@ -1,5 +1,5 @@
 -- The committee's goal indicators per year and month: the outcome year to date through the
--- month, the target, the assessment and the trend (INPUTS.md §9), so that a month's report
+-- month, the target, the assessment and the trend (docs/inputs.md §9), so that a month's report
 -- shows what was known through that month. A volume measure's year runs to the latest month
 -- through `manad` that has a value, and is compared with the same months of the year before.
 with indicators as (
