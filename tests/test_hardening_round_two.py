@@ -7,6 +7,7 @@ never becomes a formula. The corpus (tests/corpus/) lands the same kinds through
 from __future__ import annotations
 
 import codecs
+import random
 import unicodedata
 from contextlib import closing
 from datetime import datetime
@@ -29,6 +30,7 @@ from ifo_pipeline.privacy import MASK
 from ifo_pipeline.reporting.content import Chart, MonthReport, Section, Series, Table
 from ifo_pipeline.reporting.html import render_html
 from ifo_pipeline.reporting.workbook import write_workbook
+from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.store.archive import archive_name, inspect_and_archive
 from ifo_pipeline.store.fileinfo import FileRejected, inspect_file
 from ifo_pipeline.store.sources import (
@@ -44,6 +46,10 @@ from tests.conftest import reject_reasons, write_text
 from tests.test_ledger_loading import HEADER
 
 # --- personnummer: every separator the contract names, in every encoding --------------------
+
+# A made-up number with a valid check digit (the repository holds no real one).
+MADE_UP = fake_personnummer(random.Random(29))
+NNBSP = "\u202f"
 
 # INPUTS.md, personal data and Swedish numbers: `-`, `+`, a space, the no-break spaces U+00A0
 # and U+202F, an en dash, or nothing. Listed here from the contract, not from the code.
@@ -103,7 +109,7 @@ def test_a_personnummer_split_by_a_narrow_no_break_space_is_masked_in_every_tabl
 ):
     path = write_text(
         tmp_path / "ledger" / "smalt.csv",
-        HEADER + "201903;5310;4630;56910;;;;1,00;V1;;Klient 850709\u202f9805 mars\n",
+        HEADER + f"201903;5310;4630;56910;;;;1,00;V1;;Klient {MADE_UP.replace('-', NNBSP)} mars\n",
     )
     assert load_file(con, LEDGER, path, settings.archive_dir).outcome == "loaded"
     assert con.execute("SELECT text FROM raw.ledger_lines").fetchone()[0] == f"Klient {MASK} mars"
@@ -271,10 +277,11 @@ def test_a_file_name_of_250_bytes_loads(con, settings, tmp_path):
 
 
 def test_a_masked_name_longer_than_the_file_system_takes_is_shortened_keeping_its_suffix():
-    name = "8507099805_" * 21 + ".csv"  # 235 bytes; each masked number is four bytes longer
+    digits = MADE_UP.replace("-", "")
+    name = f"{digits}_" * 21 + ".csv"  # 235 bytes; each masked number is four bytes longer
     shortened = archive_name(name)
     assert len(shortened.encode()) <= 255 and shortened.endswith("~.csv")
-    assert "8507099805" not in shortened
+    assert digits not in shortened
 
 
 @pytest.mark.parametrize(

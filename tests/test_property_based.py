@@ -4,6 +4,7 @@ bytes landed under any source folder get an outcome without crashing a load."""
 
 from __future__ import annotations
 
+import random
 import tempfile
 from contextlib import closing
 from decimal import Decimal
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from ifo_pipeline.ingest import load_source, load_volumes
 from ifo_pipeline.ingest.csv_loader import load_file
 from ifo_pipeline.ingest.volumes import Cell, CellError, parse_cell
+from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.store.ops_log import Outcome
 from ifo_pipeline.store.sources import BUDGET, CSV_SOURCES, FORECASTS, LEDGER
@@ -155,10 +157,11 @@ HEADERS = {
     "config/kolumnmappning.csv": ("Exportkolumn", "Kolumn"),
     "verksamhetsmatt/verksamhetsmatt_2019.csv": ("Avsnitt", "Matt", "Jan", "Feb", "Mar"),
 }
+PERSONNUMMER = fake_personnummer(random.Random(7))  # made up, a valid check digit
 FIELDS = st.sampled_from(
     [
         "201903", "201812", "201913", "5310", "4630", "56910", "1 234,50", "-12,5", "1O,00",
-        "abc", "", '"q;uote"', '"open', "\x00", "Summa", "850709-9805", "2019-03-01", "92%",
+        "abc", "", '"q;uote"', '"open', "\x00", "Summa", PERSONNUMMER, "2019-03-01", "92%",
         "BU-1", "kolada:N30001", "varde", "lagre", "planerad", "IFO", "2019", "x" * 40, "\u202f",
         "e\u0301", "=1+1",
     ]

@@ -5,6 +5,7 @@ masked, reconciled to the krona, rejects with their reasons, one replacement rul
 from __future__ import annotations
 
 import os
+import random
 import re
 from contextlib import closing
 from decimal import Decimal
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from ifo_pipeline.ingest import load_source
 from ifo_pipeline.ingest.sie_loader import load_sie_file, scan_sie_periods
 from ifo_pipeline.privacy import MASK
+from ifo_pipeline.sample.generator import fake_personnummer
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.sie import SieReader, SieSyntaxError, detect_encoding, quote, tokenize
 from ifo_pipeline.store.sources import LEDGER
@@ -146,6 +148,8 @@ def test_the_encoding_is_detected_not_guessed():
 
 # --- SIE files as the ledger ----------------------------------------------------------------------
 
+# A made-up number with a valid check digit (the repository holds no real one).
+MADE_UP = fake_personnummer(random.Random(30))
 SIE_HEAD = (
     '#FLAGGA 0\n#FORMAT PC8\n#SIETYP 4\n#RAR 0 20190101 20191231\n#DIM 1 "Ansvar"\n'
     '#DIM 20 "Verksamhet"\n#OBJEKT 1 "5310" "Barn och unga"\n'
@@ -178,7 +182,7 @@ def test_a_sie_file_loads_as_ledger_lines_with_its_rejects_and_every_krona(setti
         settings.landing_dir,
         "huvudbok_2019.se",
         '#VER A 1 20190315 "Placering mars"\n{\n'
-        '#TRANS 4630 {1 "5310" 20 "56910"} 12500.00 20190315 "Klient 850709-9805"\n'
+        f'#TRANS 4630 {{1 "5310" 20 "56910"}} 12500.00 20190315 "Klient {MADE_UP}"\n'
         '#TRANS 4630 {1 "5310" 20 "56910" 6 "P1"} -500.50\n'
         "#TRANS 4630 {1 5310 20 56910} 12,50\n"
         "}\n"
@@ -226,13 +230,13 @@ def test_a_personnummer_in_an_object_name_never_reaches_the_archive(settings):
     path = sie_file(
         settings.landing_dir,
         "h.se",
-        '#OBJEKT 7 "1" "Anställd 850709-9805"\n#VER A 1 20190315 "x"\n{\n'
+        f'#OBJEKT 7 "1" "Anställd {MADE_UP}"\n#VER A 1 20190315 "x"\n{{\n'
         '#TRANS 4630 {1 "5310" 20 "56910"} 1.00\n}\n',
     )
     mapping(settings)
     load_source(settings, LEDGER)
     archived = next((settings.archive_dir / "sie").rglob(path.name)).read_bytes()
-    assert b"850709-9805" not in archived and MASK.encode() in archived
+    assert MADE_UP.encode() not in archived and MASK.encode() in archived
 
 
 def test_csv_and_sie_deliveries_of_the_ledger_obey_one_replacement_rule(settings):
