@@ -1,4 +1,4 @@
-"""The life of a landed file, shared by every loader (CSV, volume counts): its identity, the
+"""The life of a landed file, shared by every loader (CSV, SIE, volume counts): its identity, the
 answer for bytes seen before, its refusal with file, line and reason, its load log entry, and
 the archived copy a month is reloaded from. Each loader parses; this decides what a file's
 outcome is and writes it (through the ops writers of `store.ops_log`).
@@ -23,9 +23,7 @@ from ifo_pipeline.store.archive import (
     inspect_and_archive,
     mask_in_place,
 )
-from ifo_pipeline.store.declarations import (
-    LandedSource,
-)
+from ifo_pipeline.store.declarations import LandedSource
 from ifo_pipeline.store.fileinfo import (
     FileInfo,
     FileRejected,
