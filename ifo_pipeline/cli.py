@@ -36,16 +36,26 @@ REPORT_FORMATS = ("text", "html", "xlsx", "pdf")
 
 def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     from ifo_pipeline.sample.generator import generate_sample
+    from ifo_pipeline.sample.region import HOME, SECOND, generate_region
 
+    if args.region:
+        generate_region(settings.landing_dir, rows_per_unit_month=args.rows)
+        print(
+            f"Sample exports of a region written to {settings.landing_dir}: {HOME} (Tyresö, CSV) "
+            f"and {SECOND} (Vaxholm, SIE 4), each in its own folder"
+        )
+        return 0
     generate_sample(settings.landing_dir, rows_per_unit_month=args.rows)
     print(f"Sample exports written to {settings.landing_dir}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ifo_pipeline.region import is_region, run_region
     from ifo_pipeline.runner import Interrupted, run_pipeline
 
-    if not settings.warehouse_path.exists():
+    region = is_region(settings)
+    if not region and not settings.warehouse_path.exists():
         from ifo_pipeline.operations import landing_state
 
         if not landing_state(settings.landing_dir):
@@ -63,9 +73,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     log_path = settings.warehouse_dir / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = {"offline": args.offline, "months": args.months, "force": args.force}
+    run = run_region if region else run_pipeline
     try:
         if args.verbose:
-            outcome = run_pipeline(settings, log_level="DEBUG", **options)
+            outcome = run(settings, log_level="DEBUG", **options)
         else:
             # Dagster's and dbt's own output go to the log file, not the terminal.
             with (
@@ -74,7 +85,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 redirect_stderr(log),
             ):
                 _log_to(log, logging.INFO)
-                outcome = run_pipeline(settings, log_level="INFO", **options)
+                outcome = run(settings, log_level="INFO", **options)
     except (Interrupted, KeyboardInterrupt, Exception) as exc:
         # A stop can also surface as a library's own error: Python reports a Ctrl-C that
         # lands while a class is being defined (a slow import) as "RuntimeError: Error calling
@@ -92,16 +103,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_INTERRUPTED
     if not args.verbose:
         print(f"Log: {log_path}")
+    if region:
+        return _region_verdict(outcome, settings)
+    return _run_verdict(outcome, settings.published_path)
+
+
+def _run_verdict(outcome, published_path: Path, prefix: str = "") -> int:
+    """Print one warehouse's run outcome; the exit code it asks for."""
     for line in outcome.notes:
-        print(line)
+        print(f"{prefix}{line}")
     if not outcome.success:
-        print(outcome.failure_message, file=sys.stderr)
+        print(f"{prefix}{outcome.failure_message}", file=sys.stderr)
         return EXIT_FAILED
     if outcome.published:
-        print(f"Run {outcome.run_id} succeeded; marts published to {settings.published_path}")
+        print(f"{prefix}Run {outcome.run_id} succeeded; marts published to {published_path}")
     if outcome.refused:
         print(
-            f"{len(outcome.refused)} landed file(s) were refused whole: "
+            f"{prefix}{len(outcome.refused)} landed file(s) were refused whole: "
             + "; ".join(outcome.refused)
             + ". Everything else was loaded and published; what the refused files would have "
             "replaced keeps its earlier delivery. Fix the file and land it again (ifo status "
@@ -110,6 +128,36 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_FAILED
     return 0
+
+
+def _region_verdict(outcome, settings: Settings) -> int:
+    """Each municipality's outcome under its code, then the region's file; exit 1 when any
+    municipality needs a person (the others are published all the same)."""
+    code = 0
+    for run in outcome.runs:
+        local = settings.for_municipality(run.kommunkod)
+        code = max(code, _run_verdict(run.outcome, local.published_path, f"{run.kommunkod}: "))
+    if outcome.stray_files:
+        print(
+            f"{len(outcome.stray_files)} file(s) at the landing root belong to no municipality "
+            f"and were not loaded: {', '.join(outcome.stray_files)}. In a region each "
+            f"municipality's files go in its own folder ({settings.landing_dir}/<kod>/...).",
+            file=sys.stderr,
+        )
+        code = EXIT_FAILED
+    if outcome.published:
+        print(
+            f"The region's file {settings.published_path} holds municipalities "
+            f"{', '.join(outcome.published)}."
+        )
+    failed = [run.kommunkod for run in outcome.failed]
+    if failed:
+        print(
+            f"Not published tonight: {', '.join(failed)} (each keeps its last good file); "
+            f"every other municipality was published.",
+            file=sys.stderr,
+        )
+    return code
 
 
 def stop_children(grace_seconds: float = 5.0) -> None:
@@ -217,10 +265,32 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    codes = settings.municipality_codes()
+    if not codes:
+        return _status_of(settings)
+    from ifo_pipeline.region import folder_problem, stray_files
+
+    code = 0
+    for kommunkod in codes:
+        local = settings.for_municipality(kommunkod)
+        print(f"== Kommun {kommunkod} ==")
+        problem = folder_problem(local)
+        if problem:
+            print(f"The folder is refused: {problem}.")
+            code = EXIT_FAILED
+            continue
+        code = max(code, _status_of(local))
+    stray = stray_files(settings)
+    if stray:
+        print(f"== The landing root ==\nFiles that belong to no municipality: {', '.join(stray)}")
+        code = EXIT_FAILED
+    return code
+
+
+def _status_of(settings: Settings) -> int:
+    """One warehouse's status (a single install's, or one municipality's of a region)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
-
-    import duckdb
 
     from ifo_pipeline.operations import status_report
     from ifo_pipeline.publish import connect_published, migrate_layout
@@ -326,6 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="ledger rows per unit and month (default 60)",
     )
+    sample.add_argument(
+        "--region",
+        action="store_true",
+        help="a region's landing: Tyresö (0138, CSV) and a small second municipality "
+        "(0187, its ledger as SIE 4), each in its own folder",
+    )
     run = sub.add_parser("run", help="load what has landed, rebuild and publish the marts")
     run.add_argument("--verbose", action="store_true", help="show Dagster's and dbt's logs")
     run.add_argument(
@@ -345,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild every model whole and publish, even when nothing is new",
     )
-    sub.add_parser("status", help="the last runs, what failed and why, what is stale")
+    status = sub.add_parser("status", help="the last runs, what failed and why, what is stale")
     export = sub.add_parser(
         "export", help="write the raw layer as Parquet, for the same dbt project on Spark"
     )
@@ -374,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
         "$IFO_WAREHOUSE_DIR/reports/YYYY-MM.<format> (or --output)",
     )
     report.add_argument("--output", type=Path, help="the file to write instead")
+    for command in (status, export, sql, report):
+        command.add_argument(
+            "--kommun",
+            metavar="KOD",
+            help="in a region: the municipality (its four-digit code) whose files to use "
+            "(ifo sql without it: the region's file, every municipality)",
+        )
     return parser
 
 
@@ -397,6 +480,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "sql" and args.format == "xlsx" and args.output is None:
         build_parser().error("--format xlsx needs --output FILE.xlsx")
+    if getattr(args, "kommun", None):
+        from ifo_pipeline.region import municipality_folder
+
+        try:
+            settings = municipality_folder(settings, args.kommun)
+        except LookupError as exc:
+            print(f"ifo {args.command}: {exc.args[0]}", file=sys.stderr)
+            return EXIT_USAGE
+    elif args.command in ("report", "export") and settings.municipality_codes():
+        print(
+            f"ifo {args.command}: this installation is a region (municipalities "
+            f"{', '.join(settings.municipality_codes())}): name one with --kommun KOD",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     handler = {
         "sample": cmd_sample,
         "run": cmd_run,
@@ -407,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handler[args.command](args, settings)
+    except SettingsError as exc:  # a setting read when it is needed (a municipality's code)
+        print(f"ifo {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         stop_children()
         print("ifo: stopped.", file=sys.stderr)

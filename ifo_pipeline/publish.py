@@ -41,8 +41,13 @@ BY_MONTH = {"marts.huvudbok": ("ar", "manad")}
 READ_ONLY = 0o444
 
 
-def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
+def publish_marts(
+    warehouse_path: Path, published_path: Path, kommunkod: str | None = None
+) -> dict[str, int]:
     """Copy every table and view of the published schemas; returns rows per table.
+
+    `kommunkod`: the municipality the warehouse holds, put first in every ops table (the
+    marts carry it from dbt), so that a region's file can hold many municipalities' ops rows.
 
     The new file starts as a copy of the last published one when there is one (a file copy is
     far cheaper than rewriting millions of rows): the small tables are replaced whole, a table
@@ -89,6 +94,11 @@ def publish_marts(warehouse_path: Path, published_path: Path) -> dict[str, int]:
                         con, source, target, months, fingerprints[relation], known
                     )
                     log.info("%s: %d month(s) changed, copied", relation, changed)
+                elif kommunkod and not any(c == "kommunkod" for c, _ in _columns(con, source)):
+                    con.execute(
+                        f"CREATE OR REPLACE TABLE {target} AS "
+                        f"SELECT {_quote(kommunkod)} AS kommunkod, * FROM {source}"
+                    )
                 else:
                     con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
                 _copy_comments(con, wh, schema, name, target, comment)
@@ -271,3 +281,45 @@ def migrate_layout(warehouse_dir: Path) -> list[str]:
             f"published one {PUBLISHED_DATABASE} (was marts.duckdb)"
         )
     return done
+
+
+def publish_region(parts: dict[str, Path], published_path: Path) -> dict[str, int]:
+    """The region's file: every table of the municipalities' published files (`parts`, by
+    municipality code), their rows one after another, replaced atomically as a municipality's
+    file is. A table a municipality's older file lacks `kommunkod` in gets it here."""
+    for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    staging = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
+    copied: dict[str, int] = {}
+    try:
+        with closing(duckdb.connect()) as con:
+            _attach_published(con, staging)
+            holders: dict[tuple[str, str], list[str]] = {}
+            comments: dict[tuple[str, str], str | None] = {}
+            for code, path in sorted(parts.items()):
+                con.execute(f"ATTACH {_quote(str(path))} AS k{code} (READ_ONLY)")
+                for schema, name, comment in _relations(con, f"k{code}"):
+                    holders.setdefault((schema, name), []).append(code)
+                    comments.setdefault((schema, name), comment)
+            for schema in PUBLISHED_SCHEMAS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS published.{schema}")
+            for (schema, name), codes in sorted(holders.items()):
+                selects = []
+                for code in codes:
+                    source = f"k{code}.{schema}.{name}"
+                    has_code = any(c == "kommunkod" for c, _ in _columns(con, source))
+                    prefix = "" if has_code else f"{_quote(code)} AS kommunkod, "
+                    selects.append(f"SELECT {prefix}* FROM {source}")
+                target = f"published.{schema}.{name}"
+                con.execute(f"CREATE TABLE {target} AS {' UNION ALL BY NAME '.join(selects)}")
+                _copy_comments(con, f"k{codes[0]}", schema, name, target, comments[schema, name])
+                copied[f"{schema}.{name}"] = con.execute(
+                    f"SELECT count(*) FROM {target}"
+                ).fetchone()[0]
+            con.execute("DETACH published")
+        os.chmod(staging, READ_ONLY)
+        os.replace(staging, published_path)
+    finally:
+        staging.unlink(missing_ok=True)
+    log.info("published the region's %d tables to %s", len(copied), published_path)
+    return copied

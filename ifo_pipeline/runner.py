@@ -29,7 +29,7 @@ from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.runs import finish_run, start_run
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.store.landing import landed_files
-from ifo_pipeline.store.sources import CSV_SOURCES
+from ifo_pipeline.store.sources import CSV_SOURCES, LEDGER, SIE
 from ifo_pipeline.store.warehouse import held_open
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def run_pipeline(
         f"{source.folder}/: no {source.name.replace('_', ' ')} file landed yet"
         for source in CSV_SOURCES
         if not landed_files(settings.landing_dir, source)
+        and not (source is LEDGER and landed_files(settings.landing_dir, SIE))
     ]
     defs = build_definitions(settings)  # the manifest re-parsed when the models changed
     graph = defs.resolve_asset_graph()

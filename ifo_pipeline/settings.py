@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
 LANDING_DIR_ENV = "IFO_LANDING_DIR"
+# The municipality a dbt build is for (the marts' `kommunkod`): set by the pipeline, per build.
+KOMMUNKOD_ENV = "IFO_KOMMUNKOD"
+# Several municipalities in one installation (docs/municipalities.md): a landing folder per
+# municipality code, and under the warehouse a folder per municipality with its own files.
+MUNICIPALITY_DIR = "kommun"
+MUNICIPALITY_CODE = re.compile(r"[0-9]{4}")
 TIMEZONE = "Europe/Stockholm"  # the schedule's clock and the partitions' calendar
 WORKING_DATABASE = "pipeline.duckdb"  # the pipeline's own; only the pipeline opens it
 PUBLISHED_DATABASE = "ifo.duckdb"  # what controllers open, read-only
@@ -52,6 +58,9 @@ class Settings:
     # A delivery that removes more than this share of a replaced period's rows or net amount
     # loads, but raises a warning (a truncated re-export looks exactly like that).
     replacement_warning_share: float = 0.5
+    # The municipality code of a region's municipality (its folder); empty in a single-
+    # municipality install, whose code is config/kolada.toml's home_municipality.
+    municipality: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
@@ -143,9 +152,51 @@ class Settings:
         """What the marts were last built from (ifo_pipeline/incremental.py)."""
         return self.warehouse_dir / "dbt" / "build_basis.json"
 
+    @property
+    def kommunkod(self) -> str:
+        """The code of the municipality whose data this warehouse holds: its folder's in a
+        region, else config/kolada.toml's home_municipality (the shipped default's when the
+        landing area's cannot be read: the Kolada job reports that file's fault itself)."""
+        if self.municipality:
+            return self.municipality
+        from ifo_pipeline.kolada.landing import KoladaConfig
+
+        try:
+            code = KoladaConfig.load(self.landing_dir).home_municipality
+        except (OSError, ValueError, KeyError, TypeError):
+            code = KoladaConfig.load().home_municipality
+        if not isinstance(code, str) or not MUNICIPALITY_CODE.fullmatch(code):
+            raise SettingsError(
+                f"home_municipality = {code!r} in {self.landing_dir / 'config' / 'kolada.toml'} "
+                'is not a municipality code (four digits, e.g. "0138")'
+            )
+        return code
+
+    def municipality_codes(self) -> list[str]:
+        """The municipalities of a region's landing area: its folders named by a code."""
+        if self.municipality or not self.landing_dir.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.landing_dir.iterdir()
+            if p.is_dir() and MUNICIPALITY_CODE.fullmatch(p.name)
+        )
+
+    def for_municipality(self, code: str) -> Settings:
+        """One municipality of a region: its landing folder, and its own warehouse folder
+        (`kommun/<code>/`, holding its working and published files and its reports)."""
+        return replace(
+            self,
+            warehouse_dir=self.warehouse_dir / MUNICIPALITY_DIR / code,
+            landing_dir=self.landing_dir / code,
+            municipality=code,
+        )
+
     def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt subprocess: the same warehouse, as an absolute path."""
+        """Environment for a dbt subprocess: the same warehouse, as an absolute path, and
+        the municipality it holds."""
         return {
+            KOMMUNKOD_ENV: self.kommunkod,
             WAREHOUSE_DIR_ENV: str(self.warehouse_dir),
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_log_dir),

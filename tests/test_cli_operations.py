@@ -322,6 +322,7 @@ def test_every_setting_reaches_the_dagster_definitions_as_the_cli_sees_it(tmp_pa
     assert {f.name for f in dataclasses.fields(Settings)} == {
         "warehouse_dir",
         "landing_dir",
+        "municipality",  # set per municipality of a region (its folder), not by a variable
         *ENV_NAMES,
     }
     with pytest.raises(SettingsError, match="IFO_KOLADA_CRON"):

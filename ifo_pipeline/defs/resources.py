@@ -28,6 +28,7 @@ class WarehouseResource(dg.ConfigurableResource):
     ledger_due_day: int
     first_month: str
     replacement_warning_share: float
+    municipality: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:

@@ -279,7 +279,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         with closing(connect(settings.warehouse_path)) as con:  # ops.runs says it, published
             mark_run(con, context.run_id, context.job_name, published=True)
         release(settings.warehouse_path)  # publishing attaches the file to a database of its own
-        copied = publish_marts(settings.warehouse_path, settings.published_path)
+        copied = publish_marts(settings.warehouse_path, settings.published_path, settings.kommunkod)
         context.log.info(f"published {len(copied)} tables to {settings.published_path}")
         return dg.MaterializeResult(
             metadata={

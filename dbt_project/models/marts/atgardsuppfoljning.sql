@@ -91,6 +91,7 @@ effects as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     m.measure_id as atgard_id,
     cast(floor(e.period / 100) as integer) as ar,
     cast(mod(e.period, 100) as integer) as manad,

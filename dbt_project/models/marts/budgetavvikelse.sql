@@ -86,6 +86,7 @@ flags as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     fiscal_year as ar,
     report_month as manad,
     report_code as rapport,

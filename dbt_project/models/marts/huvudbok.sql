@@ -103,6 +103,7 @@ selected_lines as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     l.fiscal_year as ar,
     l.fiscal_month as manad,
     u.report_code as rapport,

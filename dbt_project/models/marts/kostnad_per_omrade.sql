@@ -87,6 +87,7 @@ combined as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     cast(c.year as integer) as ar,
     c.area as omrade,
     cast(c.kr_inv as double) as kr_inv,

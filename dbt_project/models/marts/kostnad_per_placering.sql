@@ -14,6 +14,7 @@ with placements as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     p.ar,
     p.manad,
     p.rapport,

@@ -42,6 +42,7 @@ priced as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     ar,
     manad,
     rapport,

@@ -148,6 +148,7 @@ year_end as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     i.indicator_id as indikator_id,
     o.year as ar,
     o.month as manad,

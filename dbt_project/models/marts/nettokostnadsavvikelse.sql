@@ -48,6 +48,7 @@ with_previous as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     w.year as ar,
     w.municipality_id as kommun_id,
     w.municipality_name as kommun,

@@ -40,6 +40,7 @@ latest_inputs as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     f.ar,
     f.manad,
     h.municipality_id as kommun_id,

@@ -15,6 +15,7 @@ unit_lines as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     l.fiscal_year as ar,
     cast(floor((l.fiscal_month - 1) / 3) + 1 as integer) as kvartal,
     l.fiscal_month as manad,

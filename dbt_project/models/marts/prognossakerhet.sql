@@ -11,6 +11,7 @@ outcome as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     r.ar,
     r.manad,
     r.rapport,

@@ -1,5 +1,6 @@
 -- The reports of each year, how they nest and in which order they print.
 select
+    {{ kommunkod() }} as kommunkod,
     y.fiscal_year as ar,
     r.report_code as rapport,
     r.report_title as rubrik,

@@ -1,5 +1,6 @@
 -- The result table of the monthly report, every line, subtotal and total, every month.
 select
+    {{ kommunkod() }} as kommunkod,
     fiscal_year as ar,
     report_month as manad,
     report_code as rapport,

@@ -1,6 +1,7 @@
 {{ config(materialized='view') }}
 -- The result report as printed: whole tkr, each figure rounded on its own.
 select
+    kommunkod,
     ar,
     manad,
     rapport,

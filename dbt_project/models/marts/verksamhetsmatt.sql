@@ -6,6 +6,7 @@ with cells as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     cur.fiscal_year as ar,
     cur.fiscal_month as manad,
     cur.section as avsnitt,

@@ -23,6 +23,7 @@ last_month as (
 )
 
 select
+    {{ kommunkod() }} as kommunkod,
     p.ar,
     p.periodtyp,
     p.period,
