@@ -96,7 +96,7 @@ def test_no_byte_of_another_municipalitys_delivery_reaches_a_published_file_or_r
     (the probe can see: each file holds its own ledger file's name)."""
     markers = {
         "0138": b"huvudbok_2019_ack_201903",
-        "0160": "täby_huvudbok_2019".encode("utf-8"),
+        "0160": b"t\xc3\xa4by_huvudbok_2019",  # täby, in UTF-8
         "0187": b"vaxholm_huvudbok_2019",
     }
     for code in CODES:
