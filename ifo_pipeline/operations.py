@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from ifo_pipeline.incremental import BuildBasis
 from ifo_pipeline.ingest.column_map import column_map_or_empty
 from ifo_pipeline.ingest.csv_loader import format_sek, scan_periods
 from ifo_pipeline.ingest.sie_loader import scan_sie_periods
@@ -130,9 +131,13 @@ def not_loaded(settings: Settings, relative_paths: list[str]) -> list[str] | Non
 
 
 def nothing_new(settings: Settings) -> bool:
-    """Every landed file (and the latest Kolada fetch) was seen before, and the last finance
-    run succeeded and published: a run would rebuild the same marts."""
+    """Every landed file (and the latest Kolada fetch) was seen before, the last finance run
+    succeeded and published, and the marts were built by this release's dbt project: a run
+    would rebuild the same marts. (A new release's first night rebuilds and publishes them
+    in its shape, with nothing landed.)"""
     if not (settings.warehouse_path.exists() and settings.published_path.exists()):
+        return False
+    if BuildBasis(settings.dbt_build_basis).stale():
         return False
     with closing(connect(settings.warehouse_path)) as con:
         seen = loaded_hashes(con)

@@ -39,7 +39,8 @@ from ifo_pipeline.defs.transform import (
     month_report,
     resultatrapport_schema_valid,
 )
-from ifo_pipeline.incremental import dbt_project_files
+from ifo_pipeline.files import write_text_atomically
+from ifo_pipeline.incremental import dbt_project_files, project_fingerprint
 from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
 
@@ -52,14 +53,19 @@ def dbt_project(settings: Settings, parse: bool = False) -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=settings.dbt_target_dir)
     # The manifest must exist, and describe the current models, before the dbt assets are
     # built: `parse` forces a new one; under `dagster dev` dagster-dbt re-parses on each load.
-    if parse:
-        parse_dbt_project(settings)
-    elif not _fresh(project.manifest_path):
-        if _fresh(INSTALLED_MANIFEST):  # the install's (scripts/setup.sh): a copy is enough
+    # The warehouse's manifest is known by the project it was parsed from (a stamp beside it),
+    # not by its age: after an upgrade, the last release's manifest is newer than the new
+    # release's files and describes the old models.
+    stamp = project.manifest_path.with_name("manifest.project")
+    fingerprint = project_fingerprint()
+    known = stamp.read_text() if stamp.exists() else None
+    if parse or known != fingerprint or not project.manifest_path.exists():
+        if not parse and _fresh(INSTALLED_MANIFEST):  # the install's (scripts/setup.sh)
             project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(INSTALLED_MANIFEST, project.manifest_path)
         else:
             parse_dbt_project(settings)
+        write_text_atomically(stamp, fingerprint)
     project.prepare_if_dev()
     return project
 
