@@ -39,6 +39,8 @@ BY_MONTH = {"marts.huvudbok": ("ar", "manad")}
 
 
 READ_ONLY = 0o444
+# The ops tables' kommunkod, added at publish (the marts' comes with its description from dbt).
+KOMMUNKOD_DESCRIPTION = "Kommunkoden (fyra siffror) för den kommun vars data raden gäller."
 
 
 def publish_marts(
@@ -102,6 +104,10 @@ def publish_marts(
                 else:
                     con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
                 _copy_comments(con, wh, schema, name, target, comment)
+                if kommunkod and schema == "ops":
+                    con.execute(
+                        f"COMMENT ON COLUMN {target}.kommunkod IS {_quote(KOMMUNKOD_DESCRIPTION)}"
+                    )
                 copied[relation] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("DETACH published")
             con.execute(f"DETACH {wh}")

@@ -36,6 +36,7 @@ class MunicipalityRun:
 class RegionOutcome:
     runs: list[MunicipalityRun]
     published: list[str] = field(default_factory=list)  # the municipalities in the region file
+    stray_files: list[str] = field(default_factory=list)  # at the landing root of a region
 
     @property
     def success(self) -> bool:
@@ -44,8 +45,6 @@ class RegionOutcome:
     @property
     def failed(self) -> list[MunicipalityRun]:
         return [run for run in self.runs if not run.outcome.success]
-
-    stray_files: list[str] = field(default_factory=list)  # at the landing root of a region
 
 
 def is_region(settings: Settings) -> bool:

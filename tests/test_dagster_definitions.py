@@ -123,7 +123,7 @@ def test_validation_and_dbt_tests_are_asset_checks(settings):
         ("published/month_report", "report_written"),
         (
             "marts/resultatrapport",
-            "unique_combination_resultatrapport_ar__manad__rapport__rapportrad",
+            "unique_combination_resultatrapport_kommunkod__ar__manad__rapport__rapportrad",
         ),
     ]:
         assert expected in checks
