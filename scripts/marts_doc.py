@@ -33,6 +33,13 @@ year's structure), **tkr** (thousands of kronor, as printed), **verksamhetsmått
 monthly volume counts), **nettokostnadsavvikelse** (Kolada: the net cost against the cost
 expected from the municipality's structure, in %). Money is exact SEK (`DECIMAL(18,2)`) unless
 a column says tkr.
+
+**kommunkod** (the municipality's four-digit code) is first in every mart's grain and in every
+ops table of the published file, in a single-municipality installation too. A municipality's
+file (`kommun/<kod>/ifo.duckdb` in a region) holds its own rows only; the region's `ifo.duckdb`
+holds every municipality's ([`municipalities.md`](municipalities.md)). In
+`nettokostnadsavvikelse` it is the home municipality the comparison is made for, beside the
+compared `kommun_id`.
 """
 
 
