@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir)
     landing, warehouse, home = workdir / "landing", workdir / "warehouse", workdir / "dagster"
     home.mkdir(parents=True)
-    # The shipped instance (its event log), as the nightly run uses it.
+    # The shipped instance (Dagster's SQLite storage), as the nightly run uses it.
     shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
 
     start = time.perf_counter()

@@ -16,6 +16,13 @@ if ! command -v java >/dev/null; then
     $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
         || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 fi
+# Dagster's deployment storage is tested on a real PostgreSQL server (tests/postgres_server.py
+# starts its own cluster): Debian's server package.
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get install -y -qq postgresql >/dev/null \
+        || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq postgresql >/dev/null; }
+fi
 # The benchmark's peer (dlt) for its smoke test; pyspark and dbt-spark for the parity test.
 .venv/bin/python -m pip install --quiet -e '.[dev,bench,spark]'
 .venv/bin/ruff format --check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ifo_pipeline.runner import RunOutcome, run_pipeline
 from ifo_pipeline.sample.generator import generate_sample
 from ifo_pipeline.settings import Settings
 from ifo_pipeline.store.warehouse import MACROS, connect
+from tests.postgres_server import postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -94,3 +96,10 @@ def marts(database: Path) -> dict[str, list]:
             ).fetchall()
             for n in names
         }
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server's database for Dagster's storage (tests/postgres_server.py)."""
+    with postgres_server() as url:
+        yield url

@@ -180,22 +180,25 @@ def test_dagster_definitions_validate_passes(tmp_path):
     assert "passed validation" in out.stderr + out.stdout
 
 
-def test_the_dbt_resource_overrides_what_dagster_dbt_still_calls():
-    """defs/resources.DbtResource replaces two private dagster-dbt methods (each cost seconds
-    on every dbt step). If dagster-dbt renames them, the override silently stops applying:
-    this test says so instead."""
-    import inspect
+def test_the_dbt_command_answers_dagster_dbt_as_dbt_does():
+    """dagster-dbt runs `<dbt_executable> --version` on every dbt step and reads the first
+    version number: `ifo-dbt` answers as dbt would (the same dbt-core version), without
+    dbt's two seconds of imports; any other command is dbt's own."""
+    import re
 
-    from dagster_dbt import DbtCliResource
+    from ifo_pipeline import dbt_command
 
-    from ifo_pipeline.defs.resources import DbtResource
-
-    cli = inspect.getsource(DbtCliResource.cli)
-    assert "self._cli_version" in cli and "self._initialize_dbt_core_adapter(" in cli
+    ifo_dbt = dbt_command.executable()
     dbt = str(Path(sys.executable).parent / "dbt")
-    resource = DbtResource(project_dir=str(REPO / "dbt_project"), dbt_executable=dbt)
-    assert resource._initialize_dbt_core_adapter([]) is None
-    assert resource._cli_version.major == 1
+    first_number = re.compile(r"(\d+\.\d+\.\d+)")  # as dagster-dbt reads it
+    ours = subprocess.run([ifo_dbt, "--version"], capture_output=True, text=True, check=True)
+    theirs = subprocess.run([dbt, "--version"], capture_output=True, text=True, check=True)
+    assert first_number.search(ours.stdout)[1] == first_number.search(theirs.stdout)[1]
+    # Everything else is dbt's CLI (every pipeline test's night runs its builds through it).
+    helped = subprocess.run([ifo_dbt, "--help"], capture_output=True, text=True, check=True)
+    assert "build" in helped.stdout and "Usage: " in helped.stdout
+    failed = subprocess.run([ifo_dbt, "no-such-command"], capture_output=True, text=True)
+    assert failed.returncode != 0  # dbt's own exit code, not ours
 
 
 def test_a_dbt_step_that_ends_early_stops_its_dbt_process():

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import REPO
-from tests.test_dagster_event_log import SHIPPED
+from tests.test_dagster_instance import SHIPPED
 from tests.test_reexecute_from_failure import free_port
 from tests.test_webserver import wait_for
 

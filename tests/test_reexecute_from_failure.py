@@ -2,19 +2,20 @@
 within its deadline and is re-executed from failure through Dagster's GraphQL API — the call the
 UI's "Re-execute from failure" makes — once the server is back, ending with fresh Kolada marts.
 
-Real parts only: a Dagster instance in a temporary DAGSTER_HOME, the code location loaded from
-workspace-style module config in its own process, the default run launcher, a local HTTP
-server that is down at first and then replays the landed Kolada snapshot.
+Real parts only: a Dagster instance on the deployment's storage (deploy/postgres/dagster.yaml,
+a real PostgreSQL server), the code location loaded from workspace-style module config in its
+own process, the default run launcher, a local HTTP server that is down at first and then
+replays the landed Kolada snapshot.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 from contextlib import closing
 
 import dagster as dg
 import yaml
-from dagster._core.test_utils import poll_for_finished_run
 from dagster_graphql.client.query import (
     LAUNCH_PIPELINE_EXECUTION_MUTATION,
     LAUNCH_PIPELINE_REEXECUTION_MUTATION,
@@ -30,7 +31,7 @@ from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import REPO
-from tests.test_dagster_event_log import shipped_event_log
+from tests.test_dagster_instance import DEPLOYED_POSTGRES, POSTGRES_URL_ENV
 from tests.test_kolada_pipeline import FAST_RETRIES, replay_snapshot
 
 
@@ -38,6 +39,19 @@ def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def poll_for_finished_run(
+    instance: dg.DagsterInstance, run_id: str, timeout: float
+) -> dg.DagsterRun:
+    """The run, once it has ended (as the UI sees it: from the instance's run storage)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.is_finished:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not end within {timeout} s")
 
 
 def launch(context, job: str, tags: dict[str, str]) -> str:
@@ -58,7 +72,9 @@ def launch(context, job: str, tags: dict[str, str]) -> str:
     return launched.data["launchPipelineExecution"]["run"]["runId"]
 
 
-def test_kolada_fails_alone_and_is_re_executed_from_failure_via_graphql(tmp_path, monkeypatch):
+def test_kolada_fails_alone_and_is_re_executed_from_failure_via_graphql(
+    tmp_path, monkeypatch, postgres_url
+):
     port = free_port()  # nothing listens here yet: Kolada is "down"
     warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
     generate_sample(landing, rows_per_unit_month=5)
@@ -84,13 +100,14 @@ def test_kolada_fails_alone_and_is_re_executed_from_failure_via_graphql(tmp_path
     )
 
     # Runs start at once (no daemon in a test), each in its own process like in production.
-    # The shipped event log: the run workers write it, this process follows their runs.
+    # The deployment's storage: the run workers write it, this process follows their runs.
+    monkeypatch.setenv(POSTGRES_URL_ENV, postgres_url)
     overrides = {
         "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
+            "module": "dagster.core.run_coordinator",  # as Dagster documents it
             "class": "DefaultRunCoordinator",
         },
-        **shipped_event_log(),
+        "storage": yaml.safe_load(DEPLOYED_POSTGRES.read_text())["storage"],
     }
     with (
         dg.instance_for_test(

@@ -13,7 +13,7 @@ import time
 import requests
 
 from tests.conftest import REPO
-from tests.test_dagster_event_log import SHIPPED
+from tests.test_dagster_instance import SHIPPED
 from tests.test_reexecute_from_failure import free_port
 
 QUERY = """{

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
+from ifo_pipeline import dbt_command
 from ifo_pipeline.defs.automation import (
     build_kolada_schedule,
     build_landing_sensor,
@@ -32,7 +33,7 @@ from ifo_pipeline.defs.ingest import (
 )
 from ifo_pipeline.defs.kolada import FETCH_KEY, build_kolada_assets
 from ifo_pipeline.defs.partitions import monthly_partitions
-from ifo_pipeline.defs.resources import DbtResource, WarehouseResource
+from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.defs.transform import (
     build_dbt_assets,
     build_publish_asset,
@@ -178,7 +179,8 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
         sensors=[build_landing_sensor(nightly, settings, months, all_keys, without_months)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": DbtResource(project_dir=project),
+            # dbt's own CLI, answering dagster-dbt's `--version` from package metadata.
+            "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_command.executable()),
         },
         # DuckDB takes one writer per file: every step in one process, one after another.
         executor=dg.in_process_executor,

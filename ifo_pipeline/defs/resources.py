@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
-from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
-from packaging import version
 
 from ifo_pipeline.settings import Settings
 
@@ -41,23 +36,3 @@ class WarehouseResource(dg.ConfigurableResource):
         values["warehouse_dir"] = Path(values["warehouse_dir"])
         values["landing_dir"] = Path(values["landing_dir"])
         return Settings(**values)
-
-
-class DbtResource(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without two costs this project never uses, each paid on
-    every dbt step (about 5 s of a night's two builds):
-
-    - `dbt --version` in a subprocess, to tell dbt Core from the Fusion engine: the version is
-      that of the dbt-core package installed beside this one;
-    - an in-process dbt adapter, used only to fetch column metadata and row counts. It is
-      built inside a bare `except:` that would also swallow a Ctrl-C arriving then.
-
-    Both are private to dagster-dbt: the pipeline tests (which run dbt) show it if they move.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        return None
