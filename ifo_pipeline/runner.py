@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -27,7 +28,7 @@ from ifo_pipeline.months import month_key, months_between, period_of
 from ifo_pipeline.operations import nothing_new, pending_months
 from ifo_pipeline.publish import migrate_layout
 from ifo_pipeline.runs import finish_run, start_run
-from ifo_pipeline.settings import Settings
+from ifo_pipeline.settings import Settings, SettingsError
 from ifo_pipeline.store.landing import landed_files
 from ifo_pipeline.store.sources import CSV_SOURCES, LEDGER, SIE
 from ifo_pipeline.store.warehouse import held_open
@@ -92,8 +93,6 @@ def run_pipeline(
                 ],
             )
 
-    import dagster as dg
-
     from ifo_pipeline.defs import KOLADA_JOB, NIGHTLY_JOB, build_definitions, checks_for
     from ifo_pipeline.defs.kolada import FETCH_KEY
     from ifo_pipeline.defs.partitions import monthly_partitions, partition_ranges, range_tags
@@ -137,11 +136,7 @@ def run_pipeline(
     if span:
         notes.append(f"months {span[0]} .. {span[1]}")
     if instance is None:
-        instance = (
-            dg.DagsterInstance.get()
-            if os.environ.get("DAGSTER_HOME")
-            else dg.DagsterInstance.ephemeral()
-        )
+        instance = dagster_instance(notes)
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     # Asked for by hand, a rebuild is a whole one: the incremental models too (a reload of
     # the same file gives the same rows, but perhaps masked or computed by newer code).
@@ -187,6 +182,63 @@ def run_pipeline(
         outcome.kolada_failure = kolada_failure_message(settings, kolada)
         outcome.failure_message = outcome.kolada_failure
     return outcome
+
+
+# What releases before Dagster's public storage named in DAGSTER_HOME's dagster.yaml.
+REMOVED_EVENT_LOG = "ifo_pipeline.defs.event_log"
+
+
+def adopt_earlier_event_log(home: Path) -> list[str]:
+    """Earlier releases kept the event log (Dagster's SQLite schema, in files of their own
+    class) in `DAGSTER_HOME/storage/`; Dagster's default storage reads `history/runs/`. Move
+    the files there, once, while no event has been recorded there yet; returns what was done.
+    (The run records, `history/runs.db`, were always Dagster's own.)"""
+    earlier, default = home / "storage", home / "history" / "runs"
+    index = default / "index.db"
+    if not (earlier / "index.db").is_file() or (index.is_file() and _holds_events(index)):
+        return []
+    default.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for source in sorted(earlier.glob("*.db*")):  # each run's .db, the index, WAL files
+        os.replace(source, default / source.name)
+        moved += 1
+    return [f"moved the earlier release's Dagster event log ({moved} files) to {default}"]
+
+
+def _holds_events(index: Path) -> bool:
+    import sqlite3
+
+    with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+        return "event_logs" in tables and bool(
+            con.execute("SELECT 1 FROM event_logs LIMIT 1").fetchone()
+        )
+
+
+def dagster_instance(notes: list[str] | None = None) -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance (the UI's run history), else one in memory. One that cannot be
+    loaded is a setting to fix, said as such (SettingsError), not a crash. What was migrated
+    is added to `notes`."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    (notes if notes is not None else []).extend(adopt_earlier_event_log(Path(home)))
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as exc:
+        hint = ""
+        if REMOVED_EVENT_LOG in str(exc):
+            hint = (
+                " It names the pooled event log of an earlier release, removed: copy this "
+                "release's warehouse/dagster_home/dagster.yaml there (Dagster's default "
+                "storage; the run history is kept)."
+            )
+        raise SettingsError(
+            f"Dagster's instance in {Path(home) / 'dagster.yaml'} cannot be loaded: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.{hint}"
+        ) from exc
 
 
 def _execute(settings, job, instance, config, months_text, tags) -> dg.ExecuteInProcessResult:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from tests.conftest import REPO
 
@@ -70,3 +71,51 @@ def test_the_deployments_instance_names_its_missing_setting(tmp_path, monkeypatc
     monkeypatch.delenv(POSTGRES_URL_ENV, raising=False)
     with pytest.raises(Exception, match=POSTGRES_URL_ENV):
         dg.DagsterInstance.from_config(str(tmp_path))
+
+
+def test_an_earlier_releases_event_log_is_moved_where_dagster_reads_it(tmp_path):
+    """Earlier releases kept the event log in DAGSTER_HOME/storage/ (Dagster's schema, their
+    own class); the shipped instance reads history/runs/. The first run after the upgrade
+    moves the files, and the earlier run's events are read back from there."""
+    from ifo_pipeline.runner import adopt_earlier_event_log
+
+    earlier = {  # the earlier layout, written by Dagster's own SQLite event log
+        "event_log_storage": {
+            "module": "dagster.core.storage.event_log",
+            "class": "SqliteEventLogStorage",
+            "config": {"base_dir": str(tmp_path / "storage")},
+        }
+    }
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(earlier))
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        run_id = dg.materialize([answer], instance=instance).run_id
+    shutil.copyfile(SHIPPED, tmp_path / "dagster.yaml")  # the upgrade
+
+    done = adopt_earlier_event_log(tmp_path)
+    assert len(done) == 1 and "history/runs" in done[0]
+    assert adopt_earlier_event_log(tmp_path) == []  # once
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert instance.get_latest_materialization_event(dg.AssetKey("answer")).run_id == run_id
+        assert any(e.is_dagster_event for e in instance.all_logs(run_id))
+        assert dg.materialize([answer], instance=instance).success
+    # A home whose default log holds events already is left as it is.
+    (tmp_path / "storage").mkdir(exist_ok=True)
+    (tmp_path / "storage" / "index.db").write_bytes(b"")
+    assert adopt_earlier_event_log(tmp_path) == []
+    assert (tmp_path / "storage" / "index.db").exists()
+
+
+def test_an_instance_that_cannot_load_is_a_setting_to_fix(tmp_path, monkeypatch):
+    """The earlier release's dagster.yaml, left in DAGSTER_HOME: `ifo run` says what to copy
+    (exit 2), it does not crash."""
+    from ifo_pipeline.runner import REMOVED_EVENT_LOG, dagster_instance
+    from ifo_pipeline.settings import SettingsError
+
+    module, name = REMOVED_EVENT_LOG, "PooledSqliteEventLogStorage"
+    (tmp_path / "dagster.yaml").write_text(
+        yaml.safe_dump({"event_log_storage": {"module": module, "class": name}})
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with pytest.raises(SettingsError, match="copy this release's warehouse/dagster_home"):
+        dagster_instance()
