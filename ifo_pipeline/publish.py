@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,8 +44,25 @@ READ_ONLY = 0o444
 KOMMUNKOD_DESCRIPTION = "Kommunkoden (fyra siffror) för den kommun vars data raden gäller."
 
 
+class PublishRefused(Exception):
+    """The candidate file failed its check: it was not published, the last good file stays.
+    `problems`: one line each, naming the table, column and rows."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+# Checks the candidate file (attached as `published`) before it replaces the published one:
+# given each table's rows to check (a condition, None for all), returns the problems found.
+PublishCheck = Callable[[duckdb.DuckDBPyConnection, dict[str, str | None]], list[str]]
+
+
 def publish_marts(
-    warehouse_path: Path, published_path: Path, kommunkod: str | None = None
+    warehouse_path: Path,
+    published_path: Path,
+    kommunkod: str | None = None,
+    check: PublishCheck | None = None,
 ) -> dict[str, int]:
     """Copy every table and view of the published schemas; returns rows per table.
 
@@ -53,7 +71,10 @@ def publish_marts(
 
     The new file starts as a copy of the last published one when there is one (a file copy is
     far cheaper than rewriting millions of rows): the small tables are replaced whole, a table
-    of BY_MONTH only in the months whose rows differ."""
+    of BY_MONTH only in the months whose rows differ.
+
+    `check`: run on the candidate file, with the rows that changed in each table; any problem
+    raises PublishRefused and the published file is left as it was."""
     # A run stopped half-way through publishing left its staging file: never a published one.
     for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
@@ -63,6 +84,7 @@ def publish_marts(
         shutil.copyfile(published_path, staging)
     copied: dict[str, int] = {}
     fingerprints: dict[str, MonthFingerprints] = {}
+    changed_rows: dict[str, str | None] = {}  # per table, the rows this publish wrote
     wh = warehouse_path.stem
     try:
         with closing(duckdb.connect()) as con:
@@ -95,7 +117,8 @@ def publish_marts(
                     changed = _replace_changed_months(
                         con, source, target, months, fingerprints[relation], known
                     )
-                    log.info("%s: %d month(s) changed, copied", relation, changed)
+                    changed_rows[relation] = _within(months, changed)
+                    log.info("%s: %d month(s) changed, copied", relation, len(changed))
                 elif kommunkod and not any(c == "kommunkod" for c, _ in _columns(con, source)):
                     con.execute(
                         f"CREATE OR REPLACE TABLE {target} AS "
@@ -109,6 +132,10 @@ def publish_marts(
                         f"COMMENT ON COLUMN {target}.kommunkod IS {_quote(KOMMUNKOD_DESCRIPTION)}"
                     )
                 copied[relation] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+                changed_rows.setdefault(relation, None)
+            problems = check(con, changed_rows) if check else []
+            if problems:
+                raise PublishRefused(problems)
             con.execute("DETACH published")
             con.execute(f"DETACH {wh}")
         # Read-only for everyone: a controller's tool that opens it without read_only cannot
@@ -221,9 +248,9 @@ def _replace_changed_months(
     keys: tuple[str, ...],
     source_months: MonthFingerprints,
     target_months: MonthFingerprints,
-) -> int:
+) -> list[tuple]:
     """Replace, in `target`, the months whose fingerprints differ from `source`'s (a month
-    either lacks counts as differing). Returns how many."""
+    either lacks counts as differing). Returns them."""
 
     def by_month(found: MonthFingerprints) -> dict[tuple, tuple]:
         return {tuple(m[: len(keys)]): tuple(m[len(keys) :]) for m in found.months}
@@ -241,7 +268,15 @@ def _replace_changed_months(
         within = f"({month}) IN (SELECT ({month}) FROM changed_months)"
         con.execute(f"DELETE FROM {target} WHERE {within}")
         con.execute(f"INSERT INTO {target} SELECT * FROM {source} WHERE {within}")
-    return len(changed)
+    return changed
+
+
+def _within(keys: tuple[str, ...], months: list[tuple]) -> str:
+    """A condition selecting the rows of these months (none: no row)."""
+    if not months:
+        return "false"
+    values = ", ".join(f"({', '.join(str(int(v)) for v in month)})" for month in months)
+    return f"({', '.join(keys)}) IN ({values})"
 
 
 def _copy_comments(

@@ -70,6 +70,17 @@ def mark(con: duckdb.DuckDBPyConnection, run_id: str, job: str, published: bool 
         )
 
 
+def unmark_published(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The publish was refused after `mark(..., published=True)`: the run published nothing
+    (its end is recorded by `finish_run`)."""
+    con.execute(
+        """UPDATE ops.runs SET published = false, outcome = 'running', finished_at = NULL,
+               message = NULL
+           WHERE run_id = ?""",
+        [run_id],
+    )
+
+
 def last_runs(con: duckdb.DuckDBPyConnection) -> list[RunRecord]:
     """The latest run of each job, newest first."""
     rows = con.execute(

@@ -75,3 +75,35 @@ def test_dbt_sends_no_usage_events_out(tmp_path):
     log = (tmp_path / "dbt" / "logs" / "dbt.log").read_text()
     assert "'send_anonymous_usage_stats': 'False'" in log
     assert "Sending event" not in log
+
+
+@pytest.mark.parametrize(
+    ("test_name", "wrong"),
+    [
+        # A flag with a reason but no rule behind it: "flagga = (flaggorsak is not null)",
+        # the test this one replaced, could not see it.
+        (
+            "budgetavvikelse_flag_follows_its_rules",
+            """UPDATE marts.budgetavvikelse SET flagga = true, flaggorsak = 'på känn'
+               WHERE rowid = (SELECT min(rowid) FROM marts.budgetavvikelse WHERE NOT flagga)""",
+        ),
+        (
+            "nettokostnadsavvikelse_prognos_per_inhabitant_from_its_inputs",
+            """UPDATE marts.nettokostnadsavvikelse_prognos
+               SET avvikelse_pct_uppskattad = avvikelse_pct_uppskattad + 1
+               WHERE ar = (SELECT max(ar) FROM marts.nettokostnadsavvikelse_prognos)""",
+        ),
+        (
+            "resultatrapport_tkr_each_figure_rounded_on_its_own",
+            """UPDATE marts.resultatrapport SET nettoresultat_ack = nettoresultat_ack + 5000
+               WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' AND radtyp = 'summa'""",
+        ),
+    ],
+)
+def test_a_marts_data_test_fails_when_its_figures_break_its_rule(demo_copy, test_name, wrong):
+    assert dbt_test(demo_copy, test_name).returncode == 0
+    with duckdb.connect(str(demo_copy / WORKING_DATABASE)) as con:
+        assert con.execute(wrong).fetchone()[0] == 1
+    failed = dbt_test(demo_copy, test_name)
+    assert failed.returncode != 0, failed.stdout
+    assert "Got 1 result" in failed.stdout

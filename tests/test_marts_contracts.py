@@ -3,14 +3,23 @@ are persisted into the warehouse, so a controller reads them with duckdb_columns
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from contextlib import closing
 from pathlib import Path
 
+import dagster as dg
+import duckdb
+import pytest
 import yaml
+from dagster_dbt import DbtProject
 
+from ifo_pipeline.defs.resources import WarehouseResource
+from ifo_pipeline.defs.transform import MARTS_CONTRACT_CHECK, build_publish_asset
 from ifo_pipeline.publish import connect_published
-from ifo_pipeline.settings import DBT_PROJECT_DIR
+from ifo_pipeline.settings import DBT_PROJECT_DIR, Settings
+from ifo_pipeline.validation.contracts import describe_failures, load_mart_schemas, validate_marts
 
 MARTS = DBT_PROJECT_DIR / "models" / "marts"
 
@@ -81,3 +90,73 @@ def test_docs_marts_is_what_the_contracts_say():
     assert page == render(), "run .venv/bin/python scripts/marts_doc.py"
     for sql in MARTS.glob("*.sql"):
         assert f"## marts.{sql.stem}\n" in page
+
+
+# pandera at the publish step, from the same contracts (ifo_pipeline/validation/contracts.py).
+
+
+def test_every_mart_gets_a_pandera_schema_from_its_contract_and_the_demo_passes(demo):
+    settings, _ = demo
+    schemas = load_mart_schemas(DBT_PROJECT_DIR / "target" / "manifest.json")
+    assert set(schemas) == {f"marts.{sql.stem}" for sql in MARTS.glob("*.sql")}
+    grain = schemas["marts.resultatrapport"]
+    assert grain.unique == ["kommunkod", "ar", "manad", "rapport", "rapportrad"]
+    assert grain.columns["kommunkod"].nullable is False
+    assert grain.columns["arsprognos"].nullable is True
+    with closing(duckdb.connect()) as con:
+        con.execute(f"ATTACH '{settings.published_path}' AS published (READ_ONLY)")
+        results = validate_marts(con, schemas, "published")
+    assert describe_failures(results) == []
+    assert all(r.rows_checked > 0 for r in results if r.table != "marts.atgardsuppfoljning")
+
+
+@pytest.fixture
+def broken_candidate(demo, tmp_path) -> Settings:
+    """A copy of the demo's warehouse and published file, settings pointing at them."""
+    settings, _ = demo
+    copy = Settings(warehouse_dir=tmp_path / "warehouse", landing_dir=settings.landing_dir)
+    copy.warehouse_dir.mkdir()
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    shutil.copy(settings.published_path, copy.published_path)
+    return copy
+
+
+def test_a_mart_that_breaks_its_contract_is_not_published_and_the_check_names_it(
+    broken_candidate,
+):
+    """A value outside accepted_values and a null in a not_null column, in the working
+    warehouse: the published asset's check fails naming mart, column and rows, the run
+    fails, and the controllers' file is the one they had, byte for byte."""
+    settings = broken_candidate
+    before = hashlib.sha256(settings.published_path.read_bytes()).hexdigest()
+    with closing(duckdb.connect(str(settings.warehouse_path))) as con:
+        con.execute(
+            """UPDATE marts.resultatrapport SET radtyp = 'fel'
+               WHERE ar = 2019 AND manad = 3 AND rapport = 'IFO' AND radtyp = 'summa'"""
+        )
+        con.execute("UPDATE marts.verksamhetsmatt SET matt_id = NULL WHERE manad = 3")
+    project = DbtProject(project_dir=DBT_PROJECT_DIR)
+    published = build_publish_asset([], project)
+    result = dg.materialize(
+        [published],
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.check_name == MARTS_CONTRACT_CHECK and not evaluation.passed
+    cases = evaluation.metadata["failure_cases"].records
+    named = {(r.data["mart"], r.data["column"]) for r in cases}
+    assert ("marts.resultatrapport", "radtyp") in named
+    assert ("marts.verksamhetsmatt", "matt_id") in named
+    assert "fel" in {r.data["value"] for r in cases}
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "were not published" in failure.step_failure_data.error.message
+    assert "marts.resultatrapport" in failure.step_failure_data.error.message
+    assert hashlib.sha256(settings.published_path.read_bytes()).hexdigest() == before
+    assert not list(settings.warehouse_dir.glob(".ifo.duckdb.*.tmp"))
+    with closing(duckdb.connect(str(settings.warehouse_path), read_only=True)) as con:
+        [published_flag] = con.execute(
+            "SELECT published FROM ops.runs WHERE run_id = ?", [result.run_id]
+        ).fetchone()
+    assert published_flag is False

@@ -38,7 +38,6 @@ from ifo_pipeline.defs.transform import (
     build_dbt_assets,
     build_publish_asset,
     month_report,
-    resultatrapport_schema_valid,
 )
 from ifo_pipeline.files import write_text_atomically
 from ifo_pipeline.incremental import dbt_project_files, project_fingerprint
@@ -126,7 +125,7 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
     project = dbt_project(settings, parse=parse_dbt)
     dbt_models = build_dbt_assets(project)
     mart_keys = [key for key in dbt_models.keys if key.path[0] == "marts"]
-    publish = build_publish_asset(mart_keys)
+    publish = build_publish_asset(mart_keys, project)
     months = monthly_partitions(settings)
     assets = [
         *build_ingest_assets(months),
@@ -141,7 +140,6 @@ def build_definitions(settings: Settings, parse_dbt: bool = False) -> dg.Definit
         plan_drivers_known,
         indicator_sources_known,
         ledger_fresh,
-        resultatrapport_schema_valid,
     ]
     # The finance job: every run of the sensor, a backfill, the nightly run and `ifo run`
     # (a range of months, or none). Everything but the Kolada fetch.

@@ -22,17 +22,19 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from ifo_pipeline.defs.ingest import metadata_table, validation_metadata
+from ifo_pipeline.defs.ingest import metadata_table
 from ifo_pipeline.defs.resources import WarehouseResource
 from ifo_pipeline.incremental import BuildBasis, Lineage, source_fingerprints
-from ifo_pipeline.publish import publish_marts
+from ifo_pipeline.publish import PublishRefused, publish_marts
 from ifo_pipeline.runs import mark as mark_run
+from ifo_pipeline.runs import unmark_published
 from ifo_pipeline.store.warehouse import connect, release
-from ifo_pipeline.validation.schemas import RESULTATRAPPORT, validate_table
+from ifo_pipeline.validation.contracts import describe_failures, load_mart_schemas, validate_marts
+from ifo_pipeline.validation.schemas import Validation
 
-RESULTATRAPPORT_KEY = dg.AssetKey(["marts", "resultatrapport"])
 PUBLISHED_KEY = dg.AssetKey(["published", "ifo_duckdb"])
 REPORT_KEY = dg.AssetKey(["published", "month_report"])
+MARTS_CONTRACT_CHECK = "marts_match_their_contracts"
 # A run tagged so rebuilds them whole (`ifo run --force`, `--months`).
 FULL_REFRESH_TAG = "ifo/full_refresh"
 KEPT_DBT_INVOCATIONS = 10
@@ -249,21 +251,10 @@ def keep_partial_parse(invocation_target: Path, target_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-@dg.asset_check(
-    asset=RESULTATRAPPORT_KEY,
-    blocking=True,
-    description="marts.resultatrapport passes its pandera schema.",
-)
-def resultatrapport_schema_valid(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with closing(connect(warehouse.settings.warehouse_path)) as con:
-        validation = validate_table(con, "marts.resultatrapport", RESULTATRAPPORT)
-    return dg.AssetCheckResult(
-        passed=validation.passed,
-        metadata=validation_metadata(validation),
-    )
+def build_publish_asset(mart_keys: list[dg.AssetKey], project: DbtProject) -> dg.AssetsDefinition:
+    # The marts' pandera schemas, from the same dbt contracts the build enforces.
+    schemas = load_mart_schemas(project.manifest_path)
 
-
-def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISHED_KEY,
         deps=mart_keys,
@@ -271,22 +262,50 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description="`$IFO_WAREHOUSE_DIR/ifo.duckdb`: the marts and ops tables as controllers "
         "read them, swapped in atomically after a good run.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                MARTS_CONTRACT_CHECK,
+                asset=PUBLISHED_KEY,
+                description="Every published mart passes the pandera schema derived from its "
+                "dbt contract (types, not_null, accepted_values, grain), checked on the new "
+                "file before it replaces the published one: a failure publishes nothing.",
+            )
+        ],
     )
-    def published_marts(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
+    def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
         with closing(connect(settings.warehouse_path)) as con:  # ops.runs says it, published
             mark_run(con, context.run_id, context.job_name, published=True)
         release(settings.warehouse_path)  # publishing attaches the file to a database of its own
-        copied = publish_marts(settings.warehouse_path, settings.published_path, settings.kommunkod)
+        results: list[Validation] = []
+
+        def contracts_hold(con, changed_rows: dict[str, str | None]) -> list[str]:
+            results[:] = validate_marts(con, schemas, "published", changed_rows)
+            return describe_failures(results)
+
+        try:
+            copied = publish_marts(
+                settings.warehouse_path,
+                settings.published_path,
+                settings.kommunkod,
+                check=contracts_hold,
+            )
+        except PublishRefused as refused:
+            yield contracts_result(results)
+            with closing(connect(settings.warehouse_path)) as con:
+                unmark_published(con, context.run_id)
+            raise dg.Failure(
+                description="The marts were not published (the last published file stands): "
+                + "; ".join(refused.problems)
+            ) from None
         context.log.info(f"published {len(copied)} tables to {settings.published_path}")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(settings.published_path)),
                 "tables": metadata_table(["table", "rows"], sorted(copied.items())),
             }
         )
+        yield contracts_result(results)
 
     return published_marts
 
@@ -342,4 +361,28 @@ def month_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         passed=not problems,
         severity=dg.AssetCheckSeverity.WARN,
         description="; ".join(problems) or None,
+    )
+
+
+def contracts_result(results: list[Validation]) -> dg.AssetCheckResult:
+    """The marts' contract check: rows checked and failures per mart, the failing cases."""
+    failing = [r for r in results if not r.passed]
+    return dg.AssetCheckResult(
+        check_name=MARTS_CONTRACT_CHECK,
+        passed=not failing,
+        description="; ".join(describe_failures(results)) or None,
+        metadata={
+            "marts": metadata_table(
+                ["mart", "rows_checked", "failures"],
+                [(r.table, r.rows_checked, r.failures) for r in results],
+            ),
+            "failure_cases": metadata_table(
+                ["mart", "column", "check", "value", "row"],
+                [
+                    (r.table, c["column"], c["check"], c["value"], c["row"])
+                    for r in failing
+                    for c in r.sample
+                ],
+            ),
+        },
     )

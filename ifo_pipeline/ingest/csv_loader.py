@@ -56,6 +56,7 @@ from ifo_pipeline.store.fileinfo import (
 from ifo_pipeline.store.ops_log import (
     Outcome,
     insert_rejects,
+    write_replacements,
 )
 from ifo_pipeline.store.sources import SIE
 from ifo_pipeline.store.warehouse import transaction
@@ -567,9 +568,9 @@ def record_replacements(
     """Before a file replaces what it supersedes: each replaced key's rows and net amount
     before and after, in ops.replacements (the replacement check judges the share removed)."""
     amount = source.amount or "NULL"
-    con.execute(
+    write_replacements(
+        con,
         f"""
-        INSERT INTO ops.replacements BY NAME
         WITH replaced AS (SELECT DISTINCT {key} AS key FROM parsed WHERE {delivered}),
         before AS (
             SELECT {key} AS key, count(*) AS n, sum({amount}) AS amount FROM {source.table}
@@ -583,8 +584,7 @@ def record_replacements(
                before.n AS rows_before, coalesce(after.n, 0) AS rows_after,
                before.amount AS amount_before,
                CASE WHEN before.amount IS NOT NULL THEN coalesce(after.amount, 0) END
-                   AS amount_after,
-               now() AS replaced_at
+                   AS amount_after
         FROM before LEFT JOIN after USING (key)""",
         {"sha": info.sha256, "name": info.path.name, "source": source.name},
     )

@@ -44,7 +44,13 @@ from ifo_pipeline.settings import DBT_PROJECT_DIR
 from ifo_pipeline.store.archive import archive_masked
 from ifo_pipeline.store.declarations import LandedSource, normalise_header
 from ifo_pipeline.store.fileinfo import FileInfo, FileRejected, inspect_file
-from ifo_pipeline.store.ops_log import DELIVERED, Outcome, RejectRow, write_rejects
+from ifo_pipeline.store.ops_log import (
+    DELIVERED,
+    Outcome,
+    RejectRow,
+    write_rejects,
+    write_replacements,
+)
 from ifo_pipeline.store.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -430,10 +436,10 @@ def _record_replacement(
         "SELECT count(*) FROM raw.volume_cells WHERE ar = ? AND ratt_text IS NOT NULL", [year]
     ).fetchone()[0]
     if before:
-        con.execute(
-            """INSERT INTO ops.replacements BY NAME
-               SELECT ? AS file_sha256, ? AS file_name, ? AS source, ? AS replaced_key,
-                      ? AS rows_before, ? AS rows_after, now() AS replaced_at""",
+        write_replacements(
+            con,
+            """SELECT ? AS file_sha256, ? AS file_name, ? AS source, ? AS replaced_key,
+                      ? AS rows_before, ? AS rows_after""",
             [
                 info.sha256,
                 info.path.name,

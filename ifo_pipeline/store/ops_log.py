@@ -1,5 +1,5 @@
-"""The writers of `ops.load_log` and `ops.rejects`: every source, Kolada included, writes
-through them by name, from one typed definition each."""
+"""The writers of `ops.load_log`, `ops.rejects` and `ops.replacements`: every source, Kolada
+included, writes through them by name, one writer per table."""
 
 from __future__ import annotations
 
@@ -110,4 +110,16 @@ def write_load_log(con: duckdb.DuckDBPyConnection, entry: LoadLogEntry) -> None:
             SELECT nextval('ops.load_sequence') AS load_id, {columns},
                    coalesce($loaded_at, now()) AS loaded_at""",
         values,
+    )
+
+
+def write_replacements(
+    con: duckdb.DuckDBPyConnection, rows_sql: str, params: list | dict | None = None
+) -> None:
+    """ops.replacements' one writer: `rows_sql` (a query, WITH clauses allowed) selects, by
+    name, each key a delivered file replaces with its rows (and net amount, where the source
+    has one) before and after; the time is added here."""
+    con.execute(
+        f"INSERT INTO ops.replacements BY NAME SELECT *, now() AS replaced_at FROM ({rows_sql})",
+        params,
     )

@@ -25,6 +25,8 @@ from ifo_pipeline.store.declarations import CsvSource, RawTable
 # The shape only (a cheap vectorised prefilter); privacy.find_identity_numbers decides.
 PERSONNUMMER = r"\d{6}[-+ \u00a0\u2013]?\d{4}"
 BATCH_ROWS = 500_000
+# Failure cases kept per failing column and check (a validation's sample names them all).
+CASES_PER_CHECK = 3
 
 
 def contains_personnummer(text: str) -> bool:
@@ -214,26 +216,6 @@ KOLADA_VALUES = raw_schema(
     },
 )
 
-RESULTATRAPPORT = pa.DataFrameSchema(
-    {
-        "ar": pa.Column(pl.Int32, pa.Check.in_range(1900, 2099)),
-        "manad": pa.Column(pl.Int32, pa.Check.in_range(1, 12)),
-        "rapport": pa.Column(pl.Utf8),
-        "rapportrad": pa.Column(pl.Utf8),
-        "radtyp": pa.Column(pl.Utf8, pa.Check.isin(["rad", "delsumma", "summa"])),
-        "ordning": pa.Column(pl.Int32, pa.Check.ge(1)),
-        "kommunbidrag_ack": pa.Column(MONEY, nullable=True),
-        "nettokostnad_ack": pa.Column(MONEY, nullable=True),
-        "nettoresultat_ack": pa.Column(MONEY),
-        "kommunbidrag_helar": pa.Column(MONEY, nullable=True),
-        "arsprognos": pa.Column(MONEY, nullable=True),
-        "forandring_mot_fg_prognos": pa.Column(MONEY, nullable=True),
-        "helar_fg_ar": pa.Column(MONEY, nullable=True),
-    },
-    name="marts.resultatrapport",
-    unique=["ar", "manad", "rapport", "rapportrad"],
-)
-
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
     s.name: s
     for s in (
@@ -248,7 +230,6 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         GOAL_INDICATORS,
         VOLUME_CELLS,
         KOLADA_VALUES,
-        RESULTATRAPPORT,
     )
 }
 
@@ -279,19 +260,23 @@ def validate_table(
     batch_rows: int = BATCH_ROWS,
     sample_size: int = 20,
     files: list[str] | None = None,
+    where: str | None = None,
 ) -> Validation:
     """Validate a warehouse table batch by batch; the result lists the first failure cases.
 
     `files` (SHA-256s): only the rows those files loaded, which is what a night changed (the
-    other rows were validated when they were loaded). Uniqueness is checked per batch only:
-    the dbt tests check it over the whole table.
+    other rows were validated when they were loaded). `where`: a condition on the rows to
+    check. Uniqueness is checked per batch only: the dbt tests check it over the whole table.
     """
     schema = schema or SCHEMAS[table]
     columns = ", ".join(schema.columns)
     result = Validation(table)
-    where = "" if files is None else "WHERE file_sha256 IN (SELECT unnest($files::VARCHAR[]))"
+    conditions = [where] if where else []
+    if files is not None:
+        conditions.append("file_sha256 IN (SELECT unnest($files::VARCHAR[]))")
     params = {} if files is None else {"files": files}
-    reader = con.execute(f"SELECT {columns} FROM {table} {where}", params).to_arrow_reader(
+    filtered = f"WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
+    reader = con.execute(f"SELECT {columns} FROM {table} {filtered}", params).to_arrow_reader(
         batch_rows
     )
     # DuckDB's fetch and polars' checks each keep about one core busy: overlap them.
@@ -302,15 +287,20 @@ def validate_table(
         except pa.errors.SchemaErrors as exc:
             cases = exc.failure_cases
             result.failures += cases.height
-            room = sample_size - len(result.sample)
-            if room > 0:
-                result.sample += [
+            # A few cases of each failing column and check, so that every one is named.
+            kept = {(c["column"], c["check"]) for c in result.sample}
+            firsts = cases.group_by(["column", "check"], maintain_order=True).head(CASES_PER_CHECK)
+            for case in firsts.to_dicts():
+                if len(result.sample) >= sample_size:
+                    break
+                if (case["column"], case["check"]) in kept:
+                    continue  # named by an earlier batch
+                result.sample.append(
                     {
-                        "column": c["column"],
-                        "check": c["check"],
-                        "value": str(c["failure_case"]),
-                        "row": c["index"],
+                        "column": case["column"],
+                        "check": case["check"],
+                        "value": str(case["failure_case"]),
+                        "row": case["index"],
                     }
-                    for c in cases.head(room).to_dicts()
-                ]
+                )
     return result
