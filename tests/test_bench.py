@@ -65,3 +65,20 @@ def test_the_sie_benchmark_loads_the_same_lines_both_ways():
     assert result["loaded"]["csv"] == result["loaded"]["sie"]
     assert result["loaded"]["csv"][0] == 3000 and result["loaded"]["csv"][2] == 12
     assert all(len(times) == 1 for times in result["seconds"].values())
+
+
+def test_the_event_cost_benchmark_times_each_shipped_storage(capsys, postgres_url):
+    """bench/dagster_events.py: one row per storage, each with the run's events counted."""
+    from bench.dagster_events import NODES, main
+
+    assert main(["--runs", "1", "--postgres-url", postgres_url]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    storages = [row.split("|")[1].strip() for row in rows[1:]]
+    assert storages == [
+        "in memory (ephemeral)",
+        "SQLite (Dagster's default)",
+        "PostgreSQL (dagster-postgres)",
+    ]
+    for row in rows[1:]:
+        events = int(row.split("|")[3])
+        assert events > 3 * NODES  # an output and a materialisation per node, a check each

@@ -57,8 +57,13 @@ class IfoDbtTranslator(DagsterDbtTranslator):
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    # dbt's tests run in the build and a failing one fails the step, naming it (_dbt_build);
+    # they are not a Dagster check each: three stored events per test and night (planned,
+    # output, evaluation), which on Dagster's SQLite storage cost more than the tests.
     translator = IfoDbtTranslator(
-        DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True)
+        DagsterDbtTranslatorSettings(
+            enable_duplicate_source_asset_keys=True, enable_asset_checks=False
+        )
     )
     manifest = json.loads(project.manifest_path.read_text(encoding="utf-8"))
     lineage = Lineage.from_manifest(manifest)
@@ -153,15 +158,43 @@ def _dbt_build(
 ) -> Iterator[Any]:
     """dbt's events, the invocation's parse kept for the next one (`target_dir`); the nodes
     that were built or passed go into `succeeded`."""
-    invocation = dbt.cli(args, context=context)
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     try:
         yield from invocation.stream()
     finally:  # a step ended early (an error handling an event) must not leave dbt running
         _stop(invocation.process)
     keep_partial_parse(invocation.target_path, target_dir)
+    results = _run_results(invocation.target_path)
     if succeeded is not None:
-        results = invocation.get_artifact("run_results.json")["results"]
         succeeded.update(r["unique_id"] for r in results if r["status"] in SUCCEEDED)
+    if not invocation.is_successful():
+        raise dg.Failure(description=dbt_failures(results) or str(invocation.get_error()))
+
+
+def _run_results(target_path: Path) -> list[dict[str, Any]]:
+    """dbt's results of the invocation's nodes (none when dbt ended before writing them)."""
+    path = target_path / "run_results.json"
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["results"]
+
+
+def dbt_failures(results: list[dict[str, Any]]) -> str:
+    """What failed in a dbt build, first line first: each failing test with its failing rows,
+    each model or seed in error with dbt's message."""
+    failed = [r for r in results if r["status"] in ("fail", "error")]
+    if not failed:
+        return ""
+    parts = []
+    for result in failed:
+        name = result["unique_id"].split(".")[2]  # test.<project>.<name>.<hash>
+        if result["unique_id"].startswith("test."):
+            rows = result.get("failures")
+            parts.append(f"the dbt test {name} failed" + (f" ({rows} rows)" if rows else ""))
+        else:
+            message = " ".join((result.get("message") or "").split())[:300]
+            parts.append(f"{name}: {message}")
+    return "dbt build failed: " + "; ".join(parts)
 
 
 def _feeding_only(
