@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from croniter import croniter
+
 WAREHOUSE_DIR_ENV = "IFO_WAREHOUSE_DIR"
 LANDING_DIR_ENV = "IFO_LANDING_DIR"
 # The municipality a dbt build is for (the marts' `kommunkod`): set by the pipeline, per build.
@@ -215,23 +217,13 @@ ENV_NAMES = {
 }
 
 
-CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-
-
 def is_cron(text: str) -> bool:
-    """Five fields of numbers, ranges, lists, steps and `*`, each within its range."""
-    parts = text.split()
-    if len(parts) != 5:
+    """A cron expression Dagster's schedules take: croniter reads it as five fields (no
+    seconds) that some day matches (not the 30th of February)."""
+    if not croniter.is_valid(text):
         return False
-    for part, (low, high) in zip(parts, CRON_RANGES, strict=True):
-        for item in part.split(","):
-            match = re.fullmatch(r"(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?", item)
-            if not match:
-                return False
-            numbers = [int(n) for n in match.group(2, 3) if n is not None]
-            if any(not low <= n <= high for n in numbers) or match.group(4) == "0":
-                return False
-    return True
+    fields, *_ = croniter.expand(text)
+    return len(fields) == 5 and not (fields[3] == [2] and fields[2] in ([30], [31]))
 
 
 def _convert(name: str, text: str, kind: type) -> object:

@@ -19,7 +19,7 @@ import pytest
 
 from ifo_pipeline.defs import build_definitions
 from ifo_pipeline.sample.generator import generate_sample
-from ifo_pipeline.settings import ENV_NAMES, Settings, SettingsError
+from ifo_pipeline.settings import ENV_NAMES, Settings, SettingsError, is_cron
 from tests.conftest import marts
 
 IFO = str(Path(sys.executable).parent / "ifo")
@@ -384,3 +384,35 @@ def test_a_reader_that_stops_early_is_not_a_crash(demo):
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 3
     assert "unexpectedly" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cron", "valid"),
+    [
+        ("0 2 * * *", True),
+        ("45 2 * * 1-5", True),
+        ("0 2 * * mon-fri", True),
+        ("@daily", True),
+        ("0 0 2 * * *", False),  # seconds: Dagster's schedules take five fields
+        ("0 2 30 2 *", False),  # a day that never comes
+        ("*/0 * * * *", False),
+        ("61 * * * *", False),
+    ],
+)
+def test_a_cron_setting_is_accepted_exactly_when_dagsters_schedule_takes_it(cron, valid):
+    import dagster as dg
+
+    @dg.op
+    def nothing() -> None: ...
+
+    @dg.job
+    def night() -> None:
+        nothing()
+
+    assert is_cron(cron) is valid
+    try:
+        dg.ScheduleDefinition(job=night, cron_schedule=cron)
+        dagster_takes_it = True
+    except Exception:
+        dagster_takes_it = False
+    assert dagster_takes_it is valid
