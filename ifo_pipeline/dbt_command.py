@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import shutil
 import sys
 import sysconfig
 
@@ -16,8 +17,10 @@ COMMAND = "ifo-dbt"
 
 
 def executable() -> str:
-    """The `ifo-dbt` script installed with this package (beside `ifo`)."""
-    return os.path.join(sysconfig.get_path("scripts"), COMMAND)
+    """The `ifo-dbt` script installed with this package (beside the interpreter's scripts,
+    else on PATH); plain `dbt` if neither has it (then every step pays dbt's `--version`)."""
+    beside = os.path.join(sysconfig.get_path("scripts"), COMMAND)
+    return beside if os.path.isfile(beside) else (shutil.which(COMMAND) or "dbt")
 
 
 def main() -> int:
