@@ -160,3 +160,24 @@ def test_a_mart_that_breaks_its_contract_is_not_published_and_the_check_names_it
             "SELECT published FROM ops.runs WHERE run_id = ?", [result.run_id]
         ).fetchone()
     assert published_flag is False
+
+
+def test_a_mart_with_other_columns_or_none_at_all_fails_by_name(tmp_path):
+    """Columns the contract does not name, or a mart the candidate lacks, fail the check as
+    a whole, named, and the check's metadata says so."""
+    from ifo_pipeline.defs.transform import contracts_result
+
+    schemas = load_mart_schemas(DBT_PROJECT_DIR / "target" / "manifest.json")
+    picked = {name: schemas[name] for name in ("marts.rapporter", "marts.resultatrapport")}
+    with closing(duckdb.connect()) as con:
+        con.execute(f"ATTACH '{tmp_path / 'candidate.duckdb'}' AS published")
+        con.execute("CREATE SCHEMA published.marts")
+        con.execute("CREATE TABLE published.marts.rapporter (kommunkod VARCHAR, extra INTEGER)")
+        results = validate_marts(con, picked, "published")
+    lines = describe_failures(results)
+    assert len(lines) == 2
+    assert lines[0].startswith("marts.rapporter: 1 failure(s): the table: columns")
+    assert lines[1].startswith("marts.resultatrapport: 1 failure(s): the table: the mart is")
+    result = contracts_result(results)
+    assert not result.passed
+    assert len(result.metadata["failure_cases"].records) == 2

@@ -117,29 +117,25 @@ def validate_marts(
     results = []
     for name, schema in sorted(schemas.items()):
         if name not in found:
-            missing = Validation(name, failures=1)
-            missing.sample.append(
-                {"column": None, "check": "the mart is missing", "value": None, "row": None}
-            )
-            results.append(missing)
+            results.append(_failed(name, "the mart is missing"))
             continue
         table = f"{catalog}.{name}"
         columns = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
         if columns != list(schema.columns):
-            differ = Validation(name, failures=1)
-            differ.sample.append(
-                {
-                    "column": None,
-                    "check": f"columns {columns} against the contract's {list(schema.columns)}",
-                    "value": None,
-                }  # fmt: skip
-            )
-            results.append(differ)
+            contract = list(schema.columns)
+            results.append(_failed(name, f"columns {columns} against the contract's {contract}"))
             continue
         result = validate_table(con, table, schema, where=(scope or {}).get(name))
         result.table = name
         results.append(result)
     return results
+
+
+def _failed(name: str, check: str) -> Validation:
+    """A mart that fails as a whole (missing, or other columns than its contract's)."""
+    failed = Validation(name, failures=1)
+    failed.sample.append({"column": None, "check": check, "value": None, "row": None})
+    return failed
 
 
 def describe_failures(results: list[Validation]) -> list[str]:
