@@ -51,7 +51,7 @@ from tests.test_ledger_loading import HEADER
 MADE_UP = fake_personnummer(random.Random(29))
 NNBSP = "\u202f"
 
-# INPUTS.md, personal data and Swedish numbers: `-`, `+`, a space, the no-break spaces U+00A0
+# docs/inputs.md, personal data and Swedish numbers: `-`, `+`, a space, the no-break spaces U+00A0
 # and U+202F, an en dash, or nothing. Listed here from the contract, not from the code.
 CONTRACT_SEPARATORS = ["-", "+", " ", "\u00a0", "\u202f", "\u2013", ""]
 # What a delivered text file can be: the two the contract names, and Excel's Unicode text.

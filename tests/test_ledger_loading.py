@@ -1,4 +1,4 @@
-"""The ledger loader on small real files: the general rules of INPUTS.md, one by one."""
+"""The ledger loader on small real files: the general rules of docs/inputs.md, one by one."""
 
 from __future__ import annotations
 

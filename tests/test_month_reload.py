@@ -1,5 +1,5 @@
 """Reloading single months (the monthly partitions) from the archived files, in plain Python:
-each month becomes what the most recently landed file holding it says (INPUTS.md section 1)."""
+each month becomes what the most recently landed file holding it says (docs/inputs.md section 1)."""
 
 from __future__ import annotations
 

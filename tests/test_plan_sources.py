@@ -1,4 +1,4 @@
-"""The improvement plan's measures, their monthly status and the goal indicators (INPUTS.md
+"""The improvement plan's measures, their monthly status and the goal indicators (docs/inputs.md
 §8–9) through the same loader as every source: rows that break a rule go to ops.rejects with
 the file, line and reason."""
 
