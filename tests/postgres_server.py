@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
+
+from tests.network import free_port
 
 # The server refuses to run as root: as root, the cluster is the `postgres` user's.
 SERVER_USER = "postgres"
@@ -29,12 +30,6 @@ def server_binaries() -> Path:
             "scripts/test.sh installs it)"
         )
     return versions[-1].parent
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

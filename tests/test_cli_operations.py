@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from ifo_pipeline.defs import build_definitions
 from ifo_pipeline.sample.generator import generate_sample
 from ifo_pipeline.settings import ENV_NAMES, Settings, SettingsError, is_cron
 from tests.conftest import marts
+from tests.network import free_port
 
 IFO = str(Path(sys.executable).parent / "ifo")
 
@@ -43,9 +43,7 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 
 def refused_port() -> int:
     """A port where nothing listens: connections are refused, as with no network."""
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="module")

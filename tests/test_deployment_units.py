@@ -16,8 +16,8 @@ from pathlib import Path
 import requests
 
 from tests.conftest import REPO
+from tests.network import free_port
 from tests.test_dagster_instance import SHIPPED
-from tests.test_reexecute_from_failure import free_port
 from tests.test_webserver import wait_for
 
 UNITS = REPO / "deploy" / "systemd"

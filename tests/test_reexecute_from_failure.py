@@ -10,7 +10,6 @@ replays the landed Kolada snapshot.
 
 from __future__ import annotations
 
-import socket
 import time
 from contextlib import closing
 
@@ -31,14 +30,9 @@ from ifo_pipeline.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from ifo_pipeline.publish import connect_published
 from ifo_pipeline.sample.generator import generate_sample
 from tests.conftest import REPO
+from tests.network import free_port
 from tests.test_dagster_instance import DEPLOYED_POSTGRES, POSTGRES_URL_ENV
 from tests.test_kolada_pipeline import FAST_RETRIES, replay_snapshot
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def poll_for_finished_run(

@@ -13,8 +13,8 @@ import time
 import requests
 
 from tests.conftest import REPO
+from tests.network import free_port
 from tests.test_dagster_instance import SHIPPED
-from tests.test_reexecute_from_failure import free_port
 
 QUERY = """{
   repositoriesOrError { ... on RepositoryConnection { nodes {
